@@ -1,0 +1,85 @@
+"""Per-axis window arithmetic shared by every sliding-window layer (conv, pools, pad).
+
+A window layer is, along one axis, a kernel k with dilation d (so it spans `d*(k-1)+1` input positions), a stride s
+and zero padding `before`/`after`. Output sizes follow PyTorch: floor((n + before + after - span) / s) + 1, or with
+`ceil_mode` the ceiling, dropping a last window that would start in the right padding. TensorFlow's `same` padding
+gives ceil(n/s) outputs and puts the odd padding pixel after (bottom/right); `valid` is no padding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GeometryError(ValueError):
+    """A window that does not fit its input; the message says which quantity is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Padding:
+    """Zero padding, either explicit per side or resolved from the input size (`mode` = "same")."""
+
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
+    mode: str = "explicit"  # "explicit" or "same" ("valid" is explicit zeros)
+
+    def sides(self, axis: int, size: int, span: int, stride: int) -> tuple[int, int]:
+        """(before, after) padding along `axis` (0 = height, 1 = width) for an input of `size`."""
+        if self.mode == "same":
+            total = max((-(-size // stride) - 1) * stride + span - size, 0)
+            return total // 2, total - total // 2
+        return (self.top, self.bottom) if axis == 0 else (self.left, self.right)
+
+    def describe(self) -> str:
+        if self.mode == "same":
+            return "same"
+        if self.top == self.bottom == self.left == self.right:
+            return str(self.top)
+        if self.top == self.bottom and self.left == self.right:
+            return f"[{self.top}, {self.left}]"
+        return f"[{self.top}, {self.bottom}, {self.left}, {self.right}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One axis of a sliding window: output index x reads input positions stride*x - before + dilation*j."""
+
+    kernel: int
+    stride: int
+    dilation: int
+    before: int
+    after: int
+    ceil_mode: bool = False
+
+    @property
+    def span(self) -> int:
+        """Input positions one window covers, holes of the dilation included: d*(k-1)+1."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    def out_size(self, size: int) -> int:
+        """Number of windows along an input of `size` positions (PyTorch's rule)."""
+        padded = size + self.before + self.after
+        if padded < self.span:
+            raise GeometryError(f"window of {self.span} is larger than the padded input of {padded}")
+        reach = padded - self.span
+        if self.ceil_mode:
+            out = -(-reach // self.stride) + 1
+            if (out - 1) * self.stride >= size + self.before:
+                out -= 1
+            return out
+        return reach // self.stride + 1
+
+    def back(self, x: int) -> range:
+        """Input positions (unclipped, padding included) that output index `x` reads."""
+        start = self.stride * x - self.before
+        return range(start, start + self.span, self.dilation)
+
+
+def window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int], padding: Padding,
+           axis: int, size: int, ceil_mode: bool = False) -> Window:
+    """The `Window` of a 2-D layer along `axis` for an input `size` positions long."""
+    k, s, d = kernel[axis], stride[axis], dilation[axis]
+    before, after = padding.sides(axis, size, d * (k - 1) + 1, s)
+    return Window(k, s, d, before, after, ceil_mode)

@@ -1,0 +1,144 @@
+"""The layer graph: entries -> layers with resolved inputs and inferred shapes, in topological (file) order.
+
+A layer can only read the network input or layers written before it, so file order is a topological order and
+one pass resolves names and infers every shape. Node 0 is the network input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import get_close_matches
+
+from .errors import Position, SpecError
+from .layers import REGISTRY, Layer, LayerError, Shape, build
+from .source import Limits
+from .spec import NETWORK_INPUT, Entry, Spec, read_spec
+
+
+class InputLayer(Layer):
+    """The network input (node 0); not a YAML type."""
+
+    type_name = "input"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One layer in the graph: what it reads (node index, output index) and the shapes it sees and makes."""
+
+    index: int
+    name: str
+    layer: Layer
+    inputs: tuple[tuple[int, int], ...]
+    input_shapes: tuple[Shape, ...]
+    outputs: tuple[Shape, ...]
+    entry: Entry | None
+
+    @property
+    def output(self) -> Shape:
+        return self.outputs[0]
+
+    @property
+    def type(self) -> str:
+        return self.layer.type_name
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A spec's layers in topological order; `nodes[0]` is the network input."""
+
+    name: str
+    file: str
+    input: Shape
+    nodes: list[Node]
+
+    @property
+    def layers(self) -> list[Node]:
+        """Every node but the network input."""
+        return self.nodes[1:]
+
+    def find(self, name: str) -> Node:
+        for node in self.nodes[1:]:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+
+def load(text: str, filename: str = "<string>", limits: Limits = Limits()) -> Graph:
+    """Parse a spec and build its graph, or raise SpecError with the file, line and column."""
+    return build_graph(read_spec(text, filename, limits))
+
+
+def build_graph(spec: Spec) -> Graph:
+    nodes = [Node(0, NETWORK_INPUT, InputLayer(), (), (), (spec.input,), None)]
+    index = {NETWORK_INPUT: 0}
+    declared = {}
+    for entry in spec.entries:
+        if entry.name in declared or entry.name in spec.aliases and spec.aliases[entry.name] != entry.name:
+            first = declared.get(entry.name)
+            where = f" (first at line {first.line})" if first else ""
+            raise SpecError(f"duplicate layer name {entry.name!r}{where}", entry.key_pos.get("name", entry.pos))
+        declared[entry.name] = entry.pos
+    for entry in spec.entries:
+        cls = REGISTRY[entry.type]
+        layer = build(cls, entry.attrs, entry.key_pos, entry.pos)
+        refs = tuple(_resolve(ref, pos, entry, index, nodes, declared, spec.aliases)
+                     for ref, pos in zip(entry.inputs, entry.input_pos + (entry.pos,) * len(entry.inputs)))
+        _check_arity(cls, entry, len(refs))
+        shapes = tuple(nodes[i].outputs[k] for i, k in refs)
+        try:
+            outputs = layer.output_shapes(shapes)
+        except LayerError as exc:
+            pos = entry.key_pos.get(exc.attribute, entry.pos) if exc.attribute else entry.pos
+            raise SpecError(f"layer {entry.name!r}: {exc}", pos, exc.hint) from None
+        for shape in outputs:
+            if any(d < 1 for d in shape):
+                raise SpecError(f"layer {entry.name!r}: output shape {'x'.join(map(str, shape))} is empty",
+                                entry.pos)
+        index[entry.name] = len(nodes)
+        nodes.append(Node(len(nodes), entry.name, layer, refs, shapes, outputs, entry))
+    return Graph(spec.name, spec.file, spec.input, nodes)
+
+
+def _check_arity(cls: type[Layer], entry: Entry, count: int) -> None:
+    pos = entry.key_pos.get(entry.inputs_key, entry.pos) if entry.inputs_key else entry.pos
+    if count < cls.min_inputs:
+        raise SpecError(f"{cls.type_name} {entry.name!r} needs at least {cls.min_inputs} inputs, got {count}", pos,
+                        hint="list them with `inputs: [a, b]`")
+    if cls.max_inputs is not None and count > cls.max_inputs:
+        raise SpecError(f"{cls.type_name} {entry.name!r} reads one input, got {count}", pos,
+                        hint="use `input: NAME`; `inputs:` is for concat, add and mul")
+
+
+def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes: list[Node],
+             declared: dict[str, Position], aliases: dict[str, str]) -> tuple[int, int]:
+    name = aliases.get(ref, ref)
+    if name in index:
+        node = nodes[index[name]]
+        if len(node.outputs) > 1:
+            raise SpecError(f"{node.type} {ref!r} has {len(node.outputs)} outputs; name one", pos,
+                            hint=f"write {ref}.0 .. {ref}.{len(node.outputs) - 1}")
+        return index[name], 0
+    base, dot, chunk = name.rpartition(".")
+    if dot and base in index and chunk.isdigit():
+        node = nodes[index[base]]
+        k = int(chunk)
+        if k >= len(node.outputs):
+            raise SpecError(f"{node.type} {base!r} has outputs 0 .. {len(node.outputs) - 1}, not {k}", pos)
+        return index[base], k
+    shown = _local(ref, entry)
+    if name == entry.name:
+        raise SpecError(f"layer {shown!r} reads itself", pos, hint="name an earlier layer")
+    if name in declared or (dot and base in declared):
+        line = declared.get(name) or declared[base]
+        raise SpecError(f"layer {shown!r} is defined later (line {line.line}); a layer reads only earlier layers",
+                        pos)
+    prefix = entry.name[: entry.name.rfind("/") + 1]
+    candidates = [n[len(prefix):] for n in index if n.startswith(prefix) and "/" not in n[len(prefix):]]
+    close = get_close_matches(shown, candidates + [NETWORK_INPUT], 1)
+    raise SpecError(f"unknown layer {shown!r}", pos, hint=f"did you mean {close[0]!r}?" if close else None)
+
+
+def _local(ref: str, entry: Entry) -> str:
+    """The reference as written inside its block (without the instance prefix)."""
+    prefix = entry.name[: entry.name.rfind("/") + 1]
+    return ref[len(prefix):] if prefix and ref.startswith(prefix) else ref

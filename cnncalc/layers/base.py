@@ -1,0 +1,280 @@
+"""What every layer type is: a frozen dataclass whose fields are its YAML attributes, plus its rules.
+
+A layer type states, in one place, how its output shape follows from its inputs, how many trainable parameters and
+buffers it holds, what one inference costs (`Ops`), and how its outputs depend on its inputs spatially (`rf_axes`).
+Counting convention "cnncalc" (shown by `cnncalc layers` and the README):
+
+- counts are per image (batch 1), inference, exact integers;
+- a multiplication and an addition are counted separately; a MAC is one multiplication of a conv or linear layer;
+- a comparison is one `max` of two values; an activation is one evaluation of a non-linear function on one element;
+- a bias addition is one addition; batchnorm is folded to one multiplication and one addition per element.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Any, Callable, ClassVar, Sequence
+
+from ..errors import Position, SpecError
+from ..geometry import Padding, Window
+from ..source import Map, Scalar, Seq, Value, YAML11_BOOLEANS
+
+Shape = tuple[int, ...]
+"""(C, H, W) for feature maps, (F,) for flat vectors."""
+
+
+class LayerError(ValueError):
+    """A layer that cannot take the inputs it is given; `attribute` names the YAML key to blame, if any."""
+
+    def __init__(self, message: str, attribute: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Ops:
+    """Operation counts of one layer for one image."""
+
+    mults: int = 0
+    adds: int = 0
+    comparisons: int = 0
+    activations: int = 0
+    macs: int = 0
+
+
+NO_OPS = Ops()
+
+GLOBAL = None
+"""`rf_axes` returns this when every output depends on the whole input (global pools, flatten, linear)."""
+
+
+# --------------------------------------------------------------------------------------------------- attribute kinds
+
+@dataclass(frozen=True)
+class Kind:
+    """How one YAML attribute is read: `parse(value, name)` returns the Python value or raises SpecError."""
+
+    describe: str
+    parse: Callable[[Value, str], Any]
+
+
+def _fail(value: Value, message: str, hint: str | None = None) -> SpecError:
+    return SpecError(message, value.pos, hint)
+
+
+def _scalar(value: Value, name: str, expected: str) -> Scalar:
+    if type(value) is not Scalar:
+        raise _fail(value, f"`{name}` must be {expected}, got a {'list' if type(value) is Seq else 'mapping'}")
+    return value
+
+
+def read_int(value: Value, name: str, minimum: int = 1) -> int:
+    """An integer written in decimal; YAML 1.1 surprises (`010`, `1e3`, `3.0`, `on`) are refused with a reason."""
+    s = _scalar(value, name, "an integer")
+    v = s.value
+    if type(v) is int and not s.quoted:
+        if v < minimum:
+            raise _fail(value, f"`{name}` must be at least {minimum}, got {v}")
+        return v
+    text = s.text
+    if not s.quoted and text.lstrip("+-").isdigit() and text.lstrip("+-").startswith("0"):
+        raise _fail(value, f"`{name}`: {text} has a leading zero (YAML 1.1 would read it as octal)",
+                    hint=f"write {int(text)}")
+    if type(v) is float and not s.quoted:
+        hint = f"write {int(v)}" if v == v and v not in (float("inf"), float("-inf")) and v == int(v) else None
+        raise _fail(value, f"`{name}` must be an integer, got {text}", hint=hint)
+    if type(v) is bool:
+        raise _fail(value, f"`{name}` must be an integer, got the boolean {text}")
+    if s.quoted:
+        raise _fail(value, f"`{name}` must be an integer, got the string {text!r}",
+                    hint="remove the quotes" if text.strip().isdigit() else None)
+    raise _fail(value, f"`{name}` must be an integer, got {text!r}")
+
+
+def read_bool(value: Value, name: str) -> bool:
+    s = _scalar(value, name, "true or false")
+    if type(s.value) is bool and not s.quoted:
+        return s.value
+    hint = "write true or false (YAML 1.1 read this as a boolean, YAML 1.2 does not)" \
+        if s.text in YAML11_BOOLEANS else "write true or false"
+    raise _fail(value, f"`{name}` must be true or false, got {s.text!r}", hint)
+
+
+def read_float(value: Value, name: str) -> float:
+    """A number; `1e-4` counts although YAML 1.1 would read it as a string."""
+    s = _scalar(value, name, "a number")
+    if not s.quoted and type(s.value) is not bool:
+        if type(s.value) in (int, float):
+            return float(s.value)
+        try:
+            return float(s.text)
+        except ValueError:
+            pass
+    raise _fail(value, f"`{name}` must be a number, got {s.text!r}")
+
+
+def read_name(value: Value, name: str) -> str:
+    s = _scalar(value, name, "a name")
+    if s.value is None or s.text == "":
+        raise _fail(value, f"`{name}` must be a name, got nothing")
+    return s.text
+
+
+def read_pair(value: Value, name: str, minimum: int = 1) -> tuple[int, int]:
+    """An int for both axes, or `[h, w]`."""
+    if type(value) is Seq:
+        if len(value.items) != 2:
+            raise _fail(value, f"`{name}` takes an integer or [height, width], got a list of {len(value.items)}")
+        return read_int(value.items[0], name, minimum), read_int(value.items[1], name, minimum)
+    v = read_int(value, name, minimum)
+    return v, v
+
+
+def read_padding(value: Value, name: str) -> Padding:
+    """int, [h, w], [top, bottom, left, right], `same` or `valid`."""
+    if type(value) is Scalar and type(value.value) is str:
+        text = value.text
+        if text == "same":
+            return Padding(mode="same")
+        if text == "valid":
+            return Padding()
+        close = get_close_matches(text, ["same", "valid"], 1)
+        raise _fail(value, f"`{name}` must be an integer, [h, w], [top, bottom, left, right], same or valid; "
+                           f"got {text!r}", hint=f"did you mean {close[0]!r}?" if close else None)
+    if type(value) is Seq:
+        n = len(value.items)
+        if n == 2:
+            h, w = (read_int(v, name, 0) for v in value.items)
+            return Padding(h, h, w, w)
+        if n == 4:
+            t, b, l, r = (read_int(v, name, 0) for v in value.items)
+            return Padding(t, b, l, r)
+        raise _fail(value, f"`{name}` takes 1, 2 or 4 integers, got a list of {n}")
+    p = read_int(value, name, 0)
+    return Padding(p, p, p, p)
+
+
+def read_sizes(value: Value, name: str) -> tuple[int, ...]:
+    if type(value) is not Seq or not value.items:
+        raise _fail(value, f"`{name}` must be a non-empty list of integers")
+    return tuple(read_int(v, name) for v in value.items)
+
+
+INT = Kind("int >= 1", read_int)
+NONNEG = Kind("int >= 0", lambda v, n: read_int(v, n, 0))
+PAIR = Kind("int or [h, w]", read_pair)
+NONNEG_PAIR = Kind("int or [h, w], >= 0", lambda v, n: read_pair(v, n, 0))
+PADDING = Kind("int, [h, w], [top, bottom, left, right], same or valid", read_padding)
+BOOL = Kind("true or false", read_bool)
+FLOAT = Kind("number", read_float)
+SIZES = Kind("list of int", read_sizes)
+
+
+def choice(*options: str) -> Kind:
+    def parse(value: Value, name: str) -> str:
+        s = _scalar(value, name, "one of " + ", ".join(options))
+        if s.text in options:
+            return s.text
+        close = get_close_matches(s.text, options, 1)
+        raise _fail(value, f"`{name}` must be one of {', '.join(options)}; got {s.text!r}",
+                    hint=f"did you mean {close[0]!r}?" if close else None)
+    return Kind(" | ".join(options), parse)
+
+
+def attr(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
+    """A layer field read from the YAML attribute of the same name."""
+    return dataclasses.field(default=default, metadata={"kind": kind, "doc": doc})
+
+
+# ------------------------------------------------------------------------------------------------------- the layer
+
+class Layer:
+    """Base of every layer type. Subclasses are frozen dataclasses registered with `@register`."""
+
+    type_name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    counting: ClassVar[str] = "nothing"
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    outputs: ClassVar[int] = 1
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        """The shape this layer produces; raise LayerError when the inputs do not fit."""
+        return inputs[0]
+
+    def output_shapes(self, inputs: Sequence[Shape]) -> tuple[Shape, ...]:
+        """Every output of the layer (more than one only for `split`)."""
+        return (self.output_shape(inputs),)
+
+    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+        """Trainable parameters."""
+        return 0
+
+    def buffers(self, inputs: Sequence[Shape], output: Shape) -> int:
+        """Non-trainable stored values (batchnorm running statistics)."""
+        return 0
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        """Operation counts for one image, by the cnncalc convention."""
+        return NO_OPS
+
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window, Window] | None:
+        """Per axis (height, width), how output index x depends on input positions; GLOBAL (None) for all."""
+        return IDENTITY_AXES
+
+
+IDENTITY = Window(1, 1, 1, 0, 0)
+IDENTITY_AXES = (IDENTITY, IDENTITY)
+
+
+REGISTRY: dict[str, type[Layer]] = {}
+"""YAML `type` -> layer class. Adding a layer type is adding one registered class."""
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    if cls.type_name in REGISTRY:
+        raise RuntimeError(f"layer type {cls.type_name!r} registered twice")
+    REGISTRY[cls.type_name] = cls
+    return cls
+
+
+def fields_of(cls: type[Layer]) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
+
+
+def build(cls: type[Layer], attrs: dict[str, Value], key_pos: dict[str, Position], at: Position) -> Layer:
+    """Read a layer's attributes; unknown keys are refused with the closest known name."""
+    fields = fields_of(cls)
+    known = {f.name: f for f in fields}
+    for key in attrs:
+        if key not in known:
+            close = get_close_matches(key, list(known), 1)
+            hint = f"did you mean {close[0]!r}?" if close else (
+                f"{cls.type_name} takes {', '.join(known)}" if known else f"{cls.type_name} takes no attributes")
+            raise SpecError(f"unknown attribute {key!r} for layer type {cls.type_name!r}", key_pos.get(key, at), hint)
+    values = {}
+    for f in fields:
+        if f.name in attrs:
+            values[f.name] = f.metadata["kind"].parse(attrs[f.name], f.name)
+        elif f.default is dataclasses.MISSING:
+            raise SpecError(f"layer type {cls.type_name!r} needs the attribute `{f.name}`", at,
+                            hint=f"`{f.name}`: {f.metadata['kind'].describe}")
+    return cls(**values)
+
+
+def numel(shape: Shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def spatial(shape: Shape, what: str) -> tuple[int, int, int]:
+    """(C, H, W) of a feature-map input, or a LayerError for a flat one."""
+    if len(shape) != 3:
+        raise LayerError(f"{what} needs a C x H x W input, got a flat vector of {shape[0]}",
+                         hint="put it before `flatten`/`linear`")
+    return shape  # type: ignore[return-value]

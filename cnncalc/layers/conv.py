@@ -1,0 +1,91 @@
+"""Layers with weights: convolution and the fully connected (linear) layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..geometry import GeometryError, Padding, Window, window
+from .base import (BOOL, INT, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, numel, register,
+                   spatial)
+from .elementwise import ACTIVATION_NAMES
+
+ACTIVATION = choice("none", *ACTIVATION_NAMES)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Conv(Layer):
+    type_name = "conv"
+    summary = "2-D convolution, optionally followed by an activation"
+    counting = ("per output element: (C_in/groups)*kh*kw mults and as many adds with bias (one fewer without); "
+                "MACs = mults; activation: 1 evaluation per output element; "
+                "params: C_out*(C_in/groups)*kh*kw + C_out if bias")
+
+    out: int = attr(INT, doc="output channels")
+    kernel: tuple[int, int] = attr(PAIR, doc="kernel size")
+    stride: tuple[int, int] = attr(PAIR, (1, 1), "stride")
+    padding: Padding = attr(PADDING, Padding(), "zero padding")
+    dilation: tuple[int, int] = attr(PAIR, (1, 1), "dilation; the kernel spans d*(k-1)+1")
+    groups: int = attr(INT, 1, "channel groups (= channels for depthwise)")
+    bias: bool = attr(BOOL, True, "learned bias per output channel")
+    activation: str = attr(ACTIVATION, "none", "activation applied to the output")
+
+    def windows(self, shape: Shape) -> tuple[Window, Window]:
+        c, h, w = spatial(shape, self.type_name)
+        return (window(self.kernel, self.stride, self.dilation, self.padding, 0, h),
+                window(self.kernel, self.stride, self.dilation, self.padding, 1, w))
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(inputs[0], self.type_name)
+        if c % self.groups:
+            raise LayerError(f"groups={self.groups} does not divide the {c} input channels", "groups")
+        if self.out % self.groups:
+            raise LayerError(f"groups={self.groups} does not divide the {self.out} output channels", "groups")
+        rows, cols = self.windows(inputs[0])
+        try:
+            return (self.out, rows.out_size(h), cols.out_size(w))
+        except GeometryError as exc:
+            raise LayerError(str(exc), "kernel") from None
+
+    def fan_in(self, inputs: Sequence[Shape]) -> int:
+        return inputs[0][0] // self.groups * self.kernel[0] * self.kernel[1]
+
+    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.out * self.fan_in(inputs) + (self.out if self.bias else 0)
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        elements = numel(output)
+        mults = elements * self.fan_in(inputs)
+        adds = mults if self.bias else mults - elements
+        return Ops(mults=mults, adds=adds, activations=elements if self.activation != "none" else 0, macs=mults)
+
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window, Window]:
+        return self.windows(inputs[0])
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Linear(Layer):
+    type_name = "linear"
+    summary = "fully connected layer; reads its input flattened"
+    counting = ("per output: F mults and F adds with bias (F-1 without), F = input elements; MACs = mults; "
+                "activation: 1 evaluation per output; params: out*F + out if bias")
+
+    out: int = attr(INT, doc="output features")
+    bias: bool = attr(BOOL, True, "learned bias per output")
+    activation: str = attr(ACTIVATION, "none", "activation applied to the output")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (self.out,)
+
+    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.out * numel(inputs[0]) + (self.out if self.bias else 0)
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        mults = self.out * numel(inputs[0])
+        return Ops(mults=mults, adds=mults if self.bias else mults - self.out,
+                   activations=self.out if self.activation != "none" else 0, macs=mults)
+
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
+        return None

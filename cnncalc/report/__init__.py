@@ -1,0 +1,5 @@
+"""Reports: the versioned JSON documents (`model`), their JSON writer and their rich tables."""
+
+from .model import SCHEMA_VERSION, cost_report, rf_report
+
+__all__ = ["SCHEMA_VERSION", "cost_report", "rf_report"]

@@ -1,0 +1,118 @@
+"""Rich tables of the report documents. Imported only when a table is printed (rich is slow to import)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ..analyzers import METRICS
+from ..layers import REGISTRY, fields_of
+from ..layers.base import __doc__ as CONVENTION_DOC
+
+
+def _shape(shape: list) -> str:
+    if shape and isinstance(shape[0], list):
+        return ", ".join(_shape(s) for s in shape)
+    return "x".join(map(str, shape))
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _title(doc: dict, what: str) -> str:
+    return f"{what}: {doc['spec']} (input {_shape(doc['input'])})"
+
+
+def cost_table(doc: dict) -> Table:
+    metrics = [(c, t) for m in METRICS.values() for c, t in zip(m.columns, m.titles)]
+    table = Table(title=_title(doc, f"cost by the {doc['convention']} convention"), box=box.SIMPLE_HEAD,
+                  show_footer=True)
+    table.add_column("layer", footer="total")
+    table.add_column("type")
+    table.add_column("output")
+    for column, title in metrics:
+        table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
+    for row in doc["layers"]:
+        table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in metrics))
+    peak = doc["totals"].get("peak_activation_elements")
+    if peak is not None:
+        table.caption = f"largest output: {_n(peak)} values; convention: `cnncalc layers`"
+    return table
+
+
+def rf_table(doc: dict) -> Table:
+    table = Table(title=_title(doc, "receptive fields"), box=box.SIMPLE_HEAD)
+    for name, justify in (("layer", "left"), ("type", "left"), ("output", "left"), ("rf", "right"),
+                          ("jump", "right"), ("padding", "right"), ("rows", "left"), ("cols", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in doc["layers"]:
+        if row["global"]:
+            table.add_row(row["name"], row["type"], _shape(row["output"]), "global", "", "", "whole input", "")
+            continue
+        h, w = row["rf"]["height"], row["rf"]["width"]
+        pair = lambda key: str(h[key]) if h[key] == w[key] else f"{h[key]}x{w[key]}"  # noqa: E731
+        mark = "" if h["aligned"] and w["aligned"] else " (misaligned)"
+        table.add_row(row["name"], row["type"], _shape(row["output"]),
+                      f"{h['size']}x{w['size']}", pair("jump"), pair("padding"), h["bounds"] + mark,
+                      w["bounds"] if w["bounds"] != h["bounds"] else "same")
+    table.caption = "output index i depends on input rows/cols in the bounds shown (0-based, before clipping)"
+    return table
+
+
+def at_lines(doc: dict) -> list[str]:
+    at = doc["at"]
+    clipped = lambda key: "none (all padding)" if at[key] is None else f"{at[key][0]} .. {at[key][1]}"  # noqa
+    return [f"{at['layer']}[{at['index'][0]}, {at['index'][1]}] depends on input rows {at['rows'][0]} .. "
+            f"{at['rows'][1]}, cols {at['cols'][0]} .. {at['cols'][1]}",
+            f"  inside the image: rows {clipped('rows_clipped')}, cols {clipped('cols_clipped')}"]
+
+
+def layers_table() -> Table:
+    table = Table(title="layer types and how cnncalc counts them", box=box.SIMPLE_HEAD, show_lines=False)
+    table.add_column("type")
+    table.add_column("attributes (default)")
+    table.add_column("counting rule")
+    for name, cls in sorted(REGISTRY.items()):
+        attrs = []
+        for f in fields_of(cls):
+            default = "" if f.default is dataclasses.MISSING else f" = {_default(f.default)}"
+            attrs.append(f"{f.name}{default}")
+        table.add_row(name, ", ".join(attrs) or "-", cls.counting)
+    return table
+
+
+def _default(value: object) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
+        return str(value[0])
+    if hasattr(value, "describe"):
+        return value.describe()  # type: ignore[union-attr]
+    if value is None:
+        return "kernel"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def convention_text() -> str:
+    text = CONVENTION_DOC or ""
+    return text[text.index("Counting convention"):].strip()
+
+
+def graph_table(doc: dict) -> Table:
+    table = Table(title=f"{doc['spec']}: {len(doc['layers'])} layers, input {_shape(doc['input'])}",
+                  box=box.SIMPLE_HEAD)
+    for name in ("layer", "type", "inputs", "output"):
+        table.add_column(name)
+    for row in doc["layers"]:
+        table.add_row(row["name"], row["type"], ", ".join(row["inputs"]), _shape(row["output"]))
+    return table
+
+
+def console(file=None) -> Console:
+    """A console that keeps tables readable when stdout is a pipe (rich would squeeze them to 80 columns)."""
+    import sys
+    stream = file or sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(file=stream, width=width, highlight=False)

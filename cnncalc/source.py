@@ -1,0 +1,256 @@
+"""YAML text -> plain values that remember where they stand in the file.
+
+PyYAML's `safe_load` forgets positions and follows YAML 1.1 (`on` is True, `010` is 8, `1e3` is a string). Here the
+text is only *composed* into nodes (no Python object is ever constructed from a tag) and every scalar is resolved by
+the YAML 1.2 core schema, so that the spec reader can reject a surprising value with its line and column. Duplicate
+keys, explicit tags and alias bombs are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Union
+
+import yaml
+
+from .errors import Position, SpecError
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_NULL = {"", "~", "null", "Null", "NULL"}
+YAML11_BOOLEANS = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"}
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A scalar with its YAML 1.2 core value (`None`, bool, int, float or str) and its source text."""
+
+    value: object
+    text: str
+    pos: Position
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """A YAML sequence."""
+
+    items: list["Value"]
+    pos: Position
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    """A YAML mapping with string keys, in file order; `key_pos` holds where each key stands."""
+
+    items: dict[str, "Value"]
+    pos: Position
+    key_pos: dict[str, Position] = field(default_factory=dict)
+
+
+Value = Union[Scalar, Seq, Map]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep hostile input from eating the machine; each can be raised from the command line."""
+
+    max_bytes: int = 10_000_000
+    """Largest spec file read (`--max-bytes`)."""
+    max_nodes: int = 5_000_000
+    """Most YAML nodes visited, counting every use of an alias (`--max-bytes` raises it in proportion)."""
+    max_layers: int = 1_000_000
+    """Most layers after blocks and repeats are expanded (`--max-layers`)."""
+    max_depth: int = 64
+    """Deepest nesting of YAML collections."""
+
+
+def resolve_scalar(text: str) -> object:
+    """The YAML 1.2 core-schema value of a plain scalar."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.match(text):
+        return int(text)
+    if _FLOAT.match(text):
+        return float(text)
+    if text.lower() in _SPECIAL_FLOAT:
+        return _SPECIAL_FLOAT[text.lower()]
+    return text
+
+
+def parse_yaml(text: str, filename: str, limits: Limits = Limits()) -> Value:
+    """Read `text` into positioned values, or raise `SpecError` with the file, line and column.
+
+    The tree is built from PyYAML's event stream with an explicit stack (no recursion, no `yaml.Node` objects), which
+    is several times faster than `yaml.compose` and bounds nesting depth and alias expansion as it goes.
+    """
+    _check_flow_nesting(text, filename, limits)
+    lines = text.splitlines()
+    builder = _Builder(filename, lines, limits)
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            builder.feed(event)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "\t" in text and ("tab" in problem or _line(lines, pos.line) and "\t" in (_line(lines, pos.line) or "")):
+            problem += " (YAML indentation must use spaces, not tabs)"
+        raise SpecError(f"invalid YAML: {problem}", pos, source_line=_line(lines, pos.line)) from None
+    except yaml.YAMLError as exc:  # reader errors: control characters, bad encodings
+        raise SpecError(f"invalid YAML: {str(exc).splitlines()[0]}", Position(filename, 1, 1)) from None
+    if builder.root is None:
+        raise SpecError("spec is empty", Position(filename, 1, 1),
+                        hint="a spec is a mapping with `input:` and `layers:`")
+    return builder.root
+
+
+def _line(lines: list[str], number: int) -> str | None:
+    return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _check_flow_nesting(text: str, filename: str, limits: Limits) -> None:
+    """Refuse deeply nested flow collections before libyaml, which slows down quadratically on them, sees them."""
+    brackets = _BRACKETS.sub("", text)
+    if len(brackets) // 2 <= limits.max_depth:
+        return
+    depth = 0
+    for index, ch in enumerate(brackets):
+        depth += 1 if ch in "[{" else -1
+        if depth > limits.max_depth:
+            # Find the line of the offending bracket for the message.
+            seen = -1
+            for offset, tch in enumerate(text):
+                if tch in "[]{}":
+                    seen += 1
+                    if seen == index:
+                        line = text.count("\n", 0, offset) + 1
+                        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+                        raise SpecError(f"YAML nested deeper than {limits.max_depth} levels",
+                                        Position(filename, line, column), source_line=_line(text.splitlines(), line))
+        depth = max(depth, 0)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The fastest safe parser available; tags are never constructed, only read."""
+
+
+_ALLOWED_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                 "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq",
+                 "tag:yaml.org,2002:map"}
+
+
+class _Builder:
+    """Turns YAML events into `Scalar`/`Seq`/`Map` values with an explicit stack."""
+
+    def __init__(self, filename: str, lines: list[str], limits: Limits) -> None:
+        self.filename = filename
+        self.lines = lines
+        self.limits = limits
+        self.root: Value | None = None
+        self.documents = 0
+        # Each frame: [container, pending key or None, key position, anchor]
+        self.stack: list[list] = []
+        self.anchors: dict[str, tuple[Value, int]] = {}
+        self.sizes: list[int] = []
+        self.nodes = 0
+
+    def pos(self, mark) -> Position:
+        return Position(self.filename, mark.line + 1, mark.column + 1)
+
+    def error(self, message: str, pos: Position, hint: str | None = None) -> SpecError:
+        return SpecError(message, pos, hint, _line(self.lines, pos.line))
+
+    def count(self, size: int, mark) -> None:
+        self.nodes += size
+        if self.nodes > self.limits.max_nodes:
+            raise self.error(f"spec expands to more than {self.limits.max_nodes:,} YAML values (an alias bomb?)",
+                             self.pos(mark), hint="raise the limit with --max-bytes")
+
+    def feed(self, event: yaml.Event) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self.check_tag(event)
+            pos = self.pos(event.start_mark)
+            text = event.value
+            if event.tag is None or event.tag == "!":
+                quoted = not event.implicit[0]
+            else:  # an explicit core tag: `!!str 3` stays text, `!!int 3` is read like a plain scalar
+                quoted = event.tag == "tag:yaml.org,2002:str"
+            value = text if quoted else resolve_scalar(text)
+            self.count(1, event.start_mark)
+            self.add(Scalar(value, text, pos, quoted), event, 1)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self.check_tag(event)
+            if len(self.stack) >= self.limits.max_depth:
+                raise self.error(f"YAML nested deeper than {self.limits.max_depth} levels",
+                                 self.pos(event.start_mark))
+            pos = self.pos(event.start_mark)
+            container: Value = Map({}, pos, {}) if kind is yaml.MappingStartEvent else Seq([], pos)
+            self.count(1, event.start_mark)
+            self.stack.append([container, None, None, event.anchor, 1])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            container, _, _, anchor, size = self.stack.pop()
+            if anchor is not None:
+                self.anchors[anchor] = (container, size)
+            self.add(container, event, size, register=False)
+        elif kind is yaml.AliasEvent:
+            if event.anchor not in self.anchors:
+                raise self.error(f"unknown alias *{event.anchor}", self.pos(event.start_mark))
+            value, size = self.anchors[event.anchor]
+            self.count(size, event.start_mark)
+            self.add(value, event, size, register=False)
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                raise self.error("spec holds several YAML documents; cnncalc reads one",
+                                 self.pos(event.start_mark), hint="remove the `---` line")
+
+    def check_tag(self, event) -> None:
+        if event.tag not in _ALLOWED_TAGS:
+            raise self.error(f"YAML tag {event.tag!r} is not allowed in a spec", self.pos(event.start_mark),
+                             hint="cnncalc never constructs Python objects from a spec")
+
+    def add(self, value: Value, event, size: int, register: bool = True) -> None:
+        anchor = getattr(event, "anchor", None)
+        if register and anchor is not None and not isinstance(event, yaml.AliasEvent):
+            self.anchors[anchor] = (value, size)
+        if not self.stack:
+            self.root = value
+            return
+        frame = self.stack[-1]
+        frame[4] += size
+        container = frame[0]
+        if type(container) is Seq:
+            container.items.append(value)
+            return
+        if frame[1] is None:  # this value is a key
+            if type(value) is not Scalar:
+                raise self.error("a mapping key must be a plain name", value.pos)
+            key = value.text
+            if key == "<<" and not value.quoted:
+                raise self.error("YAML merge keys (`<<`) are not supported in a spec", value.pos,
+                                 hint="write the keys out, or use a block")
+            if key in container.items:
+                first = container.key_pos[key]
+                raise self.error(f"duplicate key {key!r} (first at line {first.line})", value.pos,
+                                 hint="YAML would silently keep only the last one")
+            frame[1] = key
+            frame[2] = value.pos
+            container.key_pos[key] = value.pos
+            container.items[key] = None  # placeholder keeps file order and catches a duplicate of a pending key
+            return
+        container.items[frame[1]] = value
+        frame[1] = None
