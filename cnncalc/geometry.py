@@ -53,6 +53,8 @@ class Window:
     after: int
     ceil_mode: bool = False
 
+    affine = True
+
     @property
     def span(self) -> int:
         """Input positions one window covers, holes of the dilation included: d*(k-1)+1."""
@@ -83,3 +85,17 @@ def window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int
     k, s, d = kernel[axis], stride[axis], dilation[axis]
     before, after = padding.sides(axis, size, d * (k - 1) + 1, s)
     return Window(k, s, d, before, after, ceil_mode)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexMap:
+    """One axis of a layer that is not a sliding window (upsampling, transposed conv, irregular adaptive pooling):
+    output index x reads the input positions `back(x)` lists, in ascending order."""
+
+    reads: tuple[tuple[int, ...], ...]
+    """For each output index, the input positions it reads."""
+
+    affine = False
+
+    def back(self, x: int) -> tuple[int, ...]:
+        return self.reads[x] if 0 <= x < len(self.reads) else ()

@@ -15,6 +15,7 @@ positions inside the image by propagating the set of real positions, so padding 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..errors import SpecError
 from ..graph import Graph, Node
@@ -22,44 +23,75 @@ from ..graph import Graph, Node
 
 @dataclass(frozen=True, slots=True)
 class AxisField:
-    """One axis of one layer's receptive field: `lines` holds (jump S, lower offset L, upper offset U), one per jump,
-    sorted by jump, so that output i depends on positions min(S*i + L) .. max(S*i + U)."""
+    """One axis of one layer's receptive field, in one of two exact forms.
 
-    lines: tuple[tuple[int, int, int], ...]
+    `lines` (every layer on the way is a sliding window): (jump S, lower offset L, upper offset U), one per jump,
+    sorted by jump; output i depends on positions min(S*i + L) .. max(S*i + U). `table` (an upsampling, transposed
+    conv or irregular adaptive pool on the way): the lower and upper bound of every output index, None where an
+    index reads only padding; the jump is then fractional.
+    """
+
+    lines: tuple[tuple[int, int, int], ...] | None
     aligned: bool
+    table: tuple[tuple[int | None, ...], tuple[int | None, ...]] | None = None
 
     @property
     def single(self) -> bool:
-        return len(self.lines) == 1
+        return self.lines is not None and len(self.lines) == 1
 
-    def lower(self, i: int) -> int:
+    def lower(self, i: int) -> int | None:
+        if self.lines is None:
+            return self.table[0][i]  # type: ignore[index]
         return min(s * i + lo for s, lo, _ in self.lines)
 
-    def upper(self, i: int) -> int:
+    def upper(self, i: int) -> int | None:
+        if self.lines is None:
+            return self.table[1][i]  # type: ignore[index]
         return max(s * i + hi for s, _, hi in self.lines)
+
+    def as_table(self, count: int) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
+        if self.table is not None:
+            return self.table
+        return tuple(self.lower(i) for i in range(count)), tuple(self.upper(i) for i in range(count))  # type: ignore
 
     def size(self, count: int) -> int:
         """Largest number of positions one output index spans, over the `count` output indices."""
         if self.single:
-            _, lo, hi = self.lines[0]
+            _, lo, hi = self.lines[0]  # type: ignore[index]
             return hi - lo + 1
-        return max(self.upper(i) - self.lower(i) + 1 for i in (0, count - 1))
+        indices = (0, count - 1) if self.lines is not None else range(count)
+        return max((self.upper(i) - self.lower(i) + 1 for i in indices if self.lower(i) is not None), default=0)
 
     def bounds(self) -> str:
         """The bounds as the homework writes them: `4i-6 .. 4i+9`."""
+        if self.lines is None:
+            return "per index (not a sliding window)"
         lows = [_affine(s, lo) for s, lo, _ in self.lines]
         highs = [_affine(s, hi) for s, _, hi in self.lines]
         if self.single:
             return f"{lows[0]} .. {highs[0]}"
         return f"min({', '.join(lows)}) .. max({', '.join(highs)})"
 
+    def jump(self, count: int) -> int | Fraction:
+        if self.lines is not None:
+            return max(s for s, _, _ in self.lines)
+        valid = [i for i in range(count) if self.lower(i) is not None]
+        if len(valid) < 2:
+            return 1
+        step = Fraction(self.lower(valid[-1]) - self.lower(valid[0]), valid[-1] - valid[0])  # type: ignore
+        return step.numerator if step.denominator == 1 else step
+
     def to_json(self, count: int) -> dict:
-        jump = max(s for s, _, _ in self.lines)
-        out = {"size": self.size(count), "jump": jump, "padding": -self.lower(0) if not self.single
-               else -self.lines[0][1], "aligned": self.aligned, "bounds": self.bounds()}
-        if not self.single:
+        jump = self.jump(count)
+        first = next((self.lower(i) for i in range(count) if self.lower(i) is not None), 0)
+        out = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump),
+               "padding": -self.lower(0) if self.lower(0) is not None else -first,
+               "aligned": self.aligned, "bounds": self.bounds()}
+        if self.lines is not None and not self.single:
             out["lower"] = [[s, lo] for s, lo, _ in self.lines]
             out["upper"] = [[s, hi] for s, _, hi in self.lines]
+        if self.lines is None:
+            out["per_index"] = True
         return out
 
 
@@ -79,8 +111,13 @@ class RFResult:
     diagnostics: list[dict]
 
 
+def _extent(shape, axis: int) -> int:
+    return shape[1 + axis] if len(shape) == 3 else 1
+
+
 def receptive_fields(graph: Graph) -> RFResult:
-    """The receptive field of every layer; one pass in topological order, constant work per edge and jump."""
+    """The receptive field of every layer, in one pass in topological order: constant work per edge for sliding
+    windows, work proportional to the map size for the layers that are not."""
     fields: list[tuple[AxisField, AxisField] | None] = [(INPUT_FIELD, INPUT_FIELD)]
     diagnostics: list[dict] = []
     for node in graph.nodes[1:]:
@@ -90,9 +127,11 @@ def receptive_fields(graph: Graph) -> RFResult:
             fields.append(None)
             continue
         result = []
-        for axis, window in enumerate(axes):
-            moved = [_through(src[axis], window) for src in sources]  # type: ignore[index]
-            merged = moved[0] if len(moved) == 1 else _merge(moved)
+        for axis, rule in enumerate(axes):
+            count = _extent(node.output, axis)
+            moved = [_through(src[axis], rule, _extent(shape, axis), count)  # type: ignore[index]
+                     for src, shape in zip(sources, node.input_shapes)]
+            merged = moved[0] if len(moved) == 1 else _merge(moved, count)
             if len(moved) > 1 and not merged.aligned and all(m.aligned for m in moved):
                 diagnostics.append(_misaligned(graph, node, axis, moved))
             result.append(merged)
@@ -100,25 +139,39 @@ def receptive_fields(graph: Graph) -> RFResult:
     return RFResult(fields, diagnostics)
 
 
-def _through(field: AxisField, window) -> AxisField:
-    s, before, reach = window.stride, window.before, window.span - 1 - window.before
-    if s == 1 and before == 0 and reach == 0:
-        return field
-    return AxisField(tuple((j * s, lo - j * before, hi + j * reach) for j, lo, hi in field.lines), field.aligned)
+def _through(field: AxisField, rule, size: int, count: int) -> AxisField:
+    if rule.affine and field.lines is not None:
+        s, before, reach = rule.stride, rule.before, rule.span - 1 - rule.before
+        if s == 1 and before == 0 and reach == 0:
+            return field
+        return AxisField(tuple((j * s, lo - j * before, hi + j * reach) for j, lo, hi in field.lines), field.aligned)
+    lows, highs = field.as_table(size)
+    new_lows, new_highs = [], []
+    for i in range(count):
+        xs = [x for x in rule.back(i) if 0 <= x < size and lows[x] is not None]
+        new_lows.append(min((lows[x] for x in xs), default=None))  # type: ignore[type-var]
+        new_highs.append(max((highs[x] for x in xs), default=None))  # type: ignore[type-var]
+    return AxisField(None, field.aligned, (tuple(new_lows), tuple(new_highs)))
 
 
-def _merge(fields: list[AxisField]) -> AxisField:
+def _merge(fields: list[AxisField], count: int) -> AxisField:
+    if any(f.lines is None for f in fields):
+        tables = [f.as_table(count) for f in fields]
+        lows = tuple(min((t[0][i] for t in tables if t[0][i] is not None), default=None) for i in range(count))
+        highs = tuple(max((t[1][i] for t in tables if t[1][i] is not None), default=None) for i in range(count))
+        centres = {tuple(None if lo is None else lo + hi for lo, hi in zip(*t)) for t in tables}
+        return AxisField(None, all(f.aligned for f in fields) and len(centres) == 1, (lows, highs))
     by_jump: dict[int, tuple[int, int]] = {}
     for f in fields:
-        for j, lo, hi in f.lines:
+        for j, lo, hi in f.lines:  # type: ignore[union-attr]
             if j in by_jump:
                 old_lo, old_hi = by_jump[j]
                 by_jump[j] = (min(lo, old_lo), max(hi, old_hi))
             else:
                 by_jump[j] = (lo, hi)
-    first = fields[0].lines[0]
-    aligned = all(f.aligned and f.single and f.lines[0][0] == first[0]
-                  and f.lines[0][1] + f.lines[0][2] == first[1] + first[2] for f in fields)
+    first = fields[0].lines[0]  # type: ignore[index]
+    aligned = all(f.aligned and f.single and f.lines[0][0] == first[0]  # type: ignore[index]
+                  and f.lines[0][1] + f.lines[0][2] == first[1] + first[2] for f in fields)  # type: ignore
     return AxisField(tuple((j, lo, hi) for j, (lo, hi) in sorted(by_jump.items())), aligned)
 
 
@@ -126,8 +179,8 @@ def _misaligned(graph: Graph, node: Node, axis: int, moved: list[AxisField]) -> 
     names = [graph.nodes[i].name for i, _ in node.inputs]
     parts = ", ".join(f"{name}: {m.bounds()}" for name, m in zip(names, moved))
     return {"severity": "warning", "code": "rf-misaligned",
-            "message": f"{node.name}: paths meet with different {'jumps' if len({m.lines[0][0] for m in moved}) > 1 else 'centres'} along the "
-                       f"{('height', 'width')[axis]} ({parts}); bounds are the exact union",
+            "message": f"{node.name}: paths meet with different jumps or centres along the "
+                       f"{('height', 'width')[axis]} ({parts}); the bounds are the exact union",
             "layers": [node.name] + names}
 
 
@@ -149,7 +202,8 @@ def _in_size(node: Node, k: int, axis: int) -> int:
     return shape[1 + axis] if len(shape) == 3 else 1
 
 
-def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int]:
+def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int] | None:
+    """Unclipped bounds: intervals propagated backwards, every position of a window counted (padding too)."""
     spans: dict[int, tuple[int, int]] = {target.index: (x, x)}
     for n in range(target.index, 0, -1):
         if n not in spans:
@@ -160,12 +214,17 @@ def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int]:
         for k, (src, _) in enumerate(node.inputs):
             if axes is None:
                 new = (0, _in_size(node, k, axis) - 1)
-            else:
+            elif axes[axis].affine:
                 w = axes[axis]
                 new = (w.back(lo)[0], w.back(hi)[-1])
+            else:  # not monotone in general: look at every index (a map's size at most)
+                reads = [y for i in range(lo, hi + 1) for y in axes[axis].back(i)]
+                if not reads:
+                    continue
+                new = (min(reads), max(reads))
             old = spans.get(src)
             spans[src] = new if old is None else (min(old[0], new[0]), max(old[1], new[1]))
-    return list(spans[0])
+    return list(spans[0]) if 0 in spans else None
 
 
 def _positions(graph: Graph, target: Node, axis: int, x: int) -> set[int]:

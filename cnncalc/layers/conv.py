@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..geometry import GeometryError, Padding, Window, window
-from .base import (BOOL, INT, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, numel, register,
+from ..geometry import GeometryError, IndexMap, Padding, Window, window
+from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, numel, register,
                    spatial)
 from .elementwise import ACTIVATION_NAMES
 
@@ -89,3 +89,60 @@ class Linear(Layer):
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
         return None
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ConvTranspose(Layer):
+    type_name = "conv_transpose"
+    summary = "transposed 2-D convolution (fractionally strided), optionally followed by an activation"
+    counting = ("every input element times every tap: C_in*H_in*W_in*(C_out/groups)*kh*kw mults, each added into "
+                "the output (initialised with the bias): as many adds; cropped taps included, the formula of "
+                "ptflops and fvcore; MACs = mults; activation: 1 evaluation per output element")
+
+    out: int = attr(INT, doc="output channels")
+    kernel: tuple[int, int] = attr(PAIR, doc="kernel size")
+    stride: tuple[int, int] = attr(PAIR, (1, 1), "stride (the upsampling factor)")
+    padding: tuple[int, int] = attr(NONNEG_PAIR, (0, 0), "cropped from each side of the full output")
+    output_padding: tuple[int, int] = attr(NONNEG_PAIR, (0, 0), "added to the bottom/right of the output")
+    dilation: tuple[int, int] = attr(PAIR, (1, 1), "dilation")
+    groups: int = attr(INT, 1, "channel groups")
+    bias: bool = attr(BOOL, True, "learned bias per output channel")
+    activation: str = attr(ACTIVATION, "none", "activation applied to the output")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(inputs[0], self.type_name)
+        if c % self.groups or self.out % self.groups:
+            raise LayerError(f"groups={self.groups} does not divide the channels ({c} in, {self.out} out)",
+                             "groups")
+        sizes = []
+        for axis, n in enumerate((h, w)):
+            if self.output_padding[axis] >= max(self.stride[axis], self.dilation[axis]):
+                raise LayerError("output_padding must be smaller than the stride or the dilation", "output_padding")
+            sizes.append((n - 1) * self.stride[axis] - 2 * self.padding[axis]
+                         + self.dilation[axis] * (self.kernel[axis] - 1) + self.output_padding[axis] + 1)
+        if min(sizes) < 1:
+            raise LayerError(f"padding crops the whole output ({sizes[0]}x{sizes[1]})", "padding")
+        return (self.out, sizes[0], sizes[1])
+
+    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return inputs[0][0] * (self.out // self.groups) * self.kernel[0] * self.kernel[1] + (
+            self.out if self.bias else 0)
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        mults = numel(inputs[0]) * (self.out // self.groups) * self.kernel[0] * self.kernel[1]
+        return Ops(mults=mults, adds=mults, macs=mults,
+                   activations=numel(output) if self.activation != "none" else 0)
+
+    def reads(self, size: int, out: int, axis: int) -> tuple[tuple[int, ...], ...]:
+        """Input positions x with x*s - p + d*j = o for some tap j, for each output position o."""
+        s, p, d, k = self.stride[axis], self.padding[axis], self.dilation[axis], self.kernel[axis]
+        reads = []
+        for o in range(out):
+            xs = [(o + p - d * j) // s for j in range(k) if (o + p - d * j) % s == 0]
+            reads.append(tuple(sorted(x for x in xs if 0 <= x < size)))
+        return tuple(reads)
+
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[IndexMap, IndexMap]:
+        c, h, w = inputs[0]
+        return IndexMap(self.reads(h, output[1], 0)), IndexMap(self.reads(w, output[2], 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import FLOAT, Layer, Ops, Shape, attr, numel, register
+from .base import FLOAT, INT, Layer, Ops, Shape, attr, numel, register
 
 ACTIVATION_NAMES = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid",
                     "softmax")
@@ -75,3 +75,21 @@ class Dropout(Layer):
 class Identity(Layer):
     type_name = "identity"
     summary = "passes its input on"
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class LocalResponseNorm(Layer):
+    type_name = "lrn"
+    summary = "local response normalisation across `size` neighbouring channels (AlexNet, GoogLeNet v1)"
+    counting = ("per element: size squares and size-1 adds for the sum, 1 mult and 1 add for k + alpha/size*sum, "
+                "1 evaluation of the power beta, 1 mult for the division: size+2 mults, size adds, 1 activation")
+
+    size: int = attr(INT, doc="channels in the window")
+    alpha: float = attr(FLOAT, 1e-4, "scale")
+    beta: float = attr(FLOAT, 0.75, "exponent")
+    k: float = attr(FLOAT, 1.0, "additive constant")
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        n = numel(output)
+        return Ops(mults=n * (self.size + 2), adds=n * self.size, activations=n)

@@ -1,11 +1,11 @@
-"""Layers that join several inputs (concat, add) and reshape (flatten)."""
+"""Layers that join, split, reorder or reshape channels: concat, add, mul, split, channel_shuffle, flatten."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import Layer, LayerError, Ops, Shape, numel, register
+from .base import INT, IDENTITY_AXES, SIZES, Layer, LayerError, Ops, Shape, attr, numel, register, spatial
 
 
 def _describe(shape: Shape) -> str:
@@ -59,3 +59,65 @@ class Flatten(Layer):
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
         return None
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Mul(Layer):
+    type_name = "mul"
+    summary = "element-wise product; an input of C x 1 x 1 is broadcast over the map (squeeze-and-excitation)"
+    counting = "1 mult per output element per input beyond the first"
+    min_inputs = 2
+    max_inputs = None
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        full = max(inputs, key=numel)
+        for other in inputs:
+            if other != full and not (len(other) == 3 and len(full) == 3 and other == (full[0], 1, 1)):
+                raise LayerError("mul needs equal shapes or a C x 1 x 1 input to broadcast, got "
+                                 + ", ".join(_describe(s) for s in inputs))
+        return full
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        return Ops(mults=numel(output) * (len(inputs) - 1))
+
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape):
+        # A broadcast C x 1 x 1 input (a global descriptor) makes every output depend on the whole input.
+        return None if any(s != output for s in inputs) else IDENTITY_AXES
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Split(Layer):
+    type_name = "split"
+    summary = "splits the channels into chunks; chunk K of split S is the input `S.K`"
+    sizes: tuple[int, ...] | None = attr(SIZES, None, "channels of each chunk")
+    chunks: int | None = attr(INT, None, "number of equal chunks (instead of sizes)")
+
+    def output_shapes(self, inputs: Sequence[Shape]) -> tuple[Shape, ...]:
+        c, h, w = spatial(inputs[0], self.type_name)
+        if (self.sizes is None) == (self.chunks is None):
+            raise LayerError("split takes either `chunks` or `sizes`", hint="e.g. `chunks: 2`")
+        if self.chunks is not None:
+            if c % self.chunks:
+                raise LayerError(f"{self.chunks} chunks do not divide the {c} channels", "chunks")
+            sizes = (c // self.chunks,) * self.chunks
+        else:
+            sizes = self.sizes  # type: ignore[assignment]
+            if sum(sizes) != c:
+                raise LayerError(f"sizes add up to {sum(sizes)}, the input has {c} channels", "sizes")
+        return tuple((k, h, w) for k in sizes)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ChannelShuffle(Layer):
+    type_name = "channel_shuffle"
+    summary = "interleaves the channels of `groups` groups (ShuffleNet); moves data, computes nothing"
+    groups: int = attr(INT, doc="groups to interleave")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        c = spatial(inputs[0], self.type_name)[0]
+        if c % self.groups:
+            raise LayerError(f"groups={self.groups} does not divide the {c} channels", "groups")
+        return inputs[0]

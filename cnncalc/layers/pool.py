@@ -91,3 +91,64 @@ class GlobalMaxPool(_GlobalPool):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         c, h, w = inputs[0]
         return Ops(comparisons=c * (h * w - 1))
+
+
+def adaptive_reads(size: int, out: int) -> tuple[tuple[int, ...], ...]:
+    """PyTorch's adaptive pooling windows: output i reads floor(i*n/o) .. ceil((i+1)*n/o) - 1."""
+    return tuple(tuple(range(i * size // out, -(-(i + 1) * size // out))) for i in range(out))
+
+
+def _adaptive_axis(size: int, out: int):
+    if size % out == 0:
+        k = size // out
+        return Window(k, k, 1, 0, 0)
+    from ..geometry import IndexMap
+    return IndexMap(adaptive_reads(size, out))
+
+
+@dataclass(frozen=True, slots=True)
+class _AdaptivePool(Layer):
+    output_size: tuple[int, int] = attr(PAIR, doc="output height and width")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        c, h, w = spatial(inputs[0], self.type_name)
+        return (c, *self.output_size)
+
+    def window_sums(self, shape: Shape) -> tuple[int, int]:
+        """Sum of window heights over output rows, and of widths over output columns."""
+        c, h, w = shape
+        oh, ow = self.output_size
+        return (sum(len(r) for r in adaptive_reads(h, oh)), sum(len(r) for r in adaptive_reads(w, ow)))
+
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape):
+        c, h, w = inputs[0]
+        if self.output_size == (1, 1):
+            return None
+        return (_adaptive_axis(h, self.output_size[0]), _adaptive_axis(w, self.output_size[1]))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AdaptiveAvgPool(_AdaptivePool):
+    type_name = "adaptive_avgpool"
+    summary = "mean over PyTorch's adaptive windows to a fixed output size"
+    counting = "per output element: window size - 1 adds and 1 mult (windows may differ in size)"
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        c = inputs[0][0]
+        rows, cols = self.window_sums(inputs[0])
+        n = c * output[1] * output[2]
+        return Ops(adds=c * rows * cols - n, mults=n)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AdaptiveMaxPool(_AdaptivePool):
+    type_name = "adaptive_maxpool"
+    summary = "maximum over PyTorch's adaptive windows to a fixed output size"
+    counting = "per output element: window size - 1 comparisons"
+
+    def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
+        c = inputs[0][0]
+        rows, cols = self.window_sums(inputs[0])
+        return Ops(comparisons=c * rows * cols - c * output[1] * output[2])
