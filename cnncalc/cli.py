@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -146,25 +147,65 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         if as_json:
             _emit(_json(doc), output)
             return
-        from .report.table import at_lines, rf_table
-        extra = [f"[{d['severity']}] {d['message']}" for d in doc["diagnostics"]]
+        from .report.table import at_lines, diagnostic_lines, rf_table
+        extra = diagnostic_lines(doc)
         extra += at_lines(doc) if "at" in doc else []
         _emit(_render(rf_table(doc), *extra), output)
     _run(action)
 
 
+class ConventionName(str, Enum):
+    cnncalc = "cnncalc"
+    torchvision = "torchvision"
+    fvcore = "fvcore"
+    ptflops = "ptflops"
+
+
+class GroupBy(str, Enum):
+    type = "type"
+    block = "block"
+
+
+ConventionOpt = Annotated[ConventionName, typer.Option(
+    "--convention", help="count as cnncalc (default) or reproduce torchvision, fvcore or ptflops")]
+
+
 @app.command()
-def cost(spec: SpecArg, as_json: JsonOpt = False, output: OutputOpt = None,
+def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
+         group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
+         = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def action() -> None:
-        from .report import cost_report
-        doc = cost_report(_load(spec, max_layers, max_bytes))
+        from .report import cost_report, group_report
+        doc = cost_report(_load(spec, max_layers, max_bytes), convention.value)
+        if group_by is not None:
+            doc = group_report(doc, group_by.value)
         if as_json:
             _emit(_json(doc), output)
             return
-        from .report.table import cost_table
-        _emit(_render(cost_table(doc), *(f"[{d['severity']}] {d['message']}" for d in doc["diagnostics"])), output)
+        from .report.table import cost_table, diagnostic_lines, group_table
+        table = cost_table(doc) if group_by is None else group_table(doc)
+        _emit(_render(table, *diagnostic_lines(doc)), output)
+    _run(action)
+
+
+@app.command()
+def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
+            as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
+            output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
+            max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+    """Totals of several specs side by side, with ratios to the first and per-block totals."""
+    def action() -> None:
+        from .report import compare_report, cost_report
+        if len(specs) < 2:
+            raise SpecError("compare needs at least two specs")
+        doc = compare_report([cost_report(_load(s, max_layers, max_bytes), convention.value) for s in specs])
+        if as_json:
+            _emit(_json(doc), output)
+            return
+        from .report.table import compare_tables
+        _emit(_render(*compare_tables(doc)), output)
     _run(action)
 
 
@@ -186,10 +227,10 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
 
 
 @app.command()
-def layers() -> None:
-    """Every layer type with its attributes, defaults and counting rule."""
+def layers(convention: ConventionOpt = ConventionName.cnncalc) -> None:
+    """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
     from .report.table import convention_text, layers_table
-    _emit(_render(convention_text(), layers_table()), None)
+    _emit(_render(convention_text(convention.value), layers_table(convention.value)), None)
 
 
 def _version(value: bool) -> None:

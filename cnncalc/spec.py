@@ -15,7 +15,10 @@ from .layers import REGISTRY
 from .layers.base import read_int, read_name
 from .source import Limits, Map, Scalar, Seq, Value, parse_yaml
 
-COMMON_KEYS = ("name", "type", "input", "inputs", "repeat")
+COMMON_KEYS = ("name", "type", "input", "inputs", "repeat", "call")
+CALLS = ("module", "functional", "operator", "method")
+"""How PyTorch's reference implementation invokes a layer (`call:`). Only tool conventions that count by hooking
+PyTorch read it (ptflops counts `nn.ReLU` twice and `F.relu` once; fvcore counts `x.mean()` as nothing)."""
 TOP_LEVEL_KEYS = ("name", "description", "input", "blocks", "layers")
 NETWORK_INPUT = "input"
 MAX_BLOCK_NESTING = 32
@@ -37,6 +40,8 @@ class Entry:
     """Which key gave the inputs: "input", "inputs", or None when it is the previous entry."""
     block: str
     """Path of the block instance the layer belongs to ("" at top level)."""
+    call: str | None = None
+    """`call:` as written (one of CALLS), or None for the layer type's usual form."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,13 @@ class _Expander:
             name = read_name(attrs.pop("name"), "name")
             _check_name(name, key_pos.get("name", pos))
         copies = read_int(attrs.pop("repeat"), "repeat") if "repeat" in attrs else 1
+        call = None
+        if "call" in attrs:
+            call_value = attrs.pop("call")
+            call = read_name(call_value, "call")
+            if call not in CALLS or is_block:
+                raise SpecError(f"`call` must be one of {', '.join(CALLS)} on a layer, got {call!r}"
+                                if not is_block else "`call` describes one layer, not a block", call_value.pos)
         inputs_key = None
         if "input" in attrs and "inputs" in attrs:
             raise SpecError("give either `input` or `inputs`, not both", key_pos.get("inputs", pos))
@@ -282,7 +294,7 @@ class _Expander:
                 inputs = (output,)
             else:
                 self.entries.append(Entry(full, type_name, inputs, input_pos, attrs, key_pos, pos, inputs_key,
-                                          scope.block or ""))
+                                          scope.block or "", call))
                 inputs = (full,)
             input_pos = (pos,)
             inputs_key = None

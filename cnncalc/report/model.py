@@ -6,12 +6,12 @@ raising SCHEMA_VERSION.
 
 from __future__ import annotations
 
-from ..analyzers import METRICS
+from .. import conventions
+from ..analyzers import METRICS, Metric
 from ..analyzers.rf import dependencies_at, receptive_fields
 from ..graph import Graph, Node
 
 SCHEMA_VERSION = 1
-CONVENTION = "cnncalc"
 
 
 def _header(graph: Graph) -> dict:
@@ -32,25 +32,91 @@ def _input_names(graph: Graph, node: Node) -> list[str]:
     return names
 
 
-def cost_report(graph: Graph) -> dict:
+def _metrics(convention: str) -> list[Metric]:
+    """The cost metrics under `convention`: the layers' own op counts, or one tool's figure as `macs`."""
+    preset = conventions.get(convention)
+    if preset is None:
+        return list(METRICS.values())
+    tool = Metric(preset.name, ("macs",), (f"{preset.name} MACs",), preset.figure,
+                  lambda node: (preset.count(node) or 0,))
+    return [METRICS["params"], tool, METRICS["memory"]]
+
+
+def _convention_diagnostics(graph: Graph, convention: str) -> list[dict]:
+    preset = conventions.get(convention)
+    if preset is None:
+        return []
+    diagnostics = []
+    by_type: dict[str, list[str]] = {}
+    for node in graph.layers:
+        by_type.setdefault(node.type, []).append(node.name)
+    for type_name, names in by_type.items():
+        rule = preset.rules.get(type_name)
+        if rule is None:
+            diagnostics.append({"severity": "error", "code": "convention-unsupported",
+                                "message": f"{preset.name} has no known rule for {type_name}; counted as 0, so the "
+                                           "total is a lower bound", "layers": names})
+        elif rule.doc.startswith("0") or rule.doc.startswith("not counted"):
+            diagnostics.append({"severity": "info", "code": "convention-not-counted",
+                                "message": f"{preset.name} counts {type_name} as 0 ({rule.doc}): "
+                                           f"{len(names)} layer{'s' if len(names) > 1 else ''}",
+                                "layers": names})
+    return diagnostics
+
+
+def cost_report(graph: Graph, convention: str = conventions.DEFAULT) -> dict:
     """The `cnncalc cost --json` document: per-layer counts, their totals and diagnostics."""
-    columns = [c for metric in METRICS.values() for c in metric.columns]
+    metrics = _metrics(convention)
+    columns = [c for metric in metrics for c in metric.columns]
     rows = []
-    per_metric: dict[str, list[tuple[int, ...]]] = {name: [] for name in METRICS}
+    per_metric: dict[str, list[tuple[int, ...]]] = {metric.name: [] for metric in metrics}
     for node in graph.layers:
         row = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node), "output": _output(node)}
         if node.entry is not None and node.entry.block:
             row["block"] = node.entry.block
-        for name, metric in METRICS.items():
+        for metric in metrics:
             values = metric.measure(node)
-            per_metric[name].append(values)
+            per_metric[metric.name].append(values)
             row.update(zip(metric.columns, values))
         rows.append(row)
     totals = {c: sum(row[c] for row in rows) for c in columns}
-    for name, metric in METRICS.items():
+    for metric in metrics:
         if metric.extra_totals:
-            totals.update(metric.extra_totals(per_metric[name]))
-    return {**_header(graph), "convention": CONVENTION, "layers": rows, "totals": totals, "diagnostics": []}
+            totals.update(metric.extra_totals(per_metric[metric.name]))
+    return {**_header(graph), "convention": convention, "columns": columns, "layers": rows, "totals": totals,
+            "diagnostics": _convention_diagnostics(graph, convention)}
+
+
+def group_report(doc: dict, by: str) -> dict:
+    """A cost document with its rows summed by layer `type` or by top-level `block` instance.
+
+    A layer outside every block forms a group of its own name."""
+    groups: dict[str, dict] = {}
+    for row in doc["layers"]:
+        key = row["type"] if by == "type" else row.get("block") or row["name"]
+        group = groups.setdefault(key, {"group": key, "layers": 0, **{c: 0 for c in doc["columns"]}})
+        group["layers"] += 1
+        for c in doc["columns"]:
+            group[c] += row[c]
+    return {**{k: v for k, v in doc.items() if k != "layers"}, "group_by": by, "groups": list(groups.values())}
+
+
+def compare_report(docs: list[dict]) -> dict:
+    """Totals of several cost documents side by side, ratios to the first, and per-block totals."""
+    columns = [c for c in docs[0]["columns"] if all(c in d["totals"] for d in docs)]
+    base = docs[0]["totals"]
+    specs = []
+    for d in docs:
+        ratios = {c: (d["totals"][c] / base[c] if base[c] else None) for c in columns}
+        specs.append({"spec": d["spec"], "input": d["input"], "totals": {c: d["totals"][c] for c in columns},
+                      "ratio": ratios})
+    blocks: dict[str, list] = {}
+    for k, d in enumerate(docs):
+        for group in group_report(d, "block")["groups"]:
+            entry = blocks.setdefault(group["group"], [None] * len(docs))
+            entry[k] = {c: group[c] for c in columns}
+    return {"schema_version": SCHEMA_VERSION, "convention": docs[0]["convention"], "columns": columns,
+            "specs": specs, "blocks": [{"block": name, "totals": values} for name, values in blocks.items()]}
 
 
 def rf_report(graph: Graph, layer: str | None = None, at: tuple[int, int] | None = None) -> dict:

@@ -27,21 +27,71 @@ def _title(doc: dict, what: str) -> str:
     return f"{what}: {doc['spec']} (input {_shape(doc['input'])})"
 
 
+_TITLES = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)}
+
+
+def _columns(doc: dict) -> list[tuple[str, str]]:
+    convention = doc["convention"]
+    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else _TITLES[c])
+            for c in doc["columns"]]
+
+
 def cost_table(doc: dict) -> Table:
-    metrics = [(c, t) for m in METRICS.values() for c, t in zip(m.columns, m.titles)]
     table = Table(title=_title(doc, f"cost by the {doc['convention']} convention"), box=box.SIMPLE_HEAD,
                   show_footer=True)
     table.add_column("layer", footer="total")
     table.add_column("type")
     table.add_column("output")
-    for column, title in metrics:
+    for column, title in _columns(doc):
         table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
     for row in doc["layers"]:
-        table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in metrics))
+        table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in _columns(doc)))
     peak = doc["totals"].get("peak_activation_elements")
     if peak is not None:
         table.caption = f"largest output: {_n(peak)} values; convention: `cnncalc layers`"
     return table
+
+
+def group_table(doc: dict) -> Table:
+    table = Table(title=_title(doc, f"cost by {doc['group_by']}, {doc['convention']} convention"),
+                  box=box.SIMPLE_HEAD, show_footer=True)
+    table.add_column(doc["group_by"], footer="total")
+    table.add_column("layers", justify="right", footer=_n(sum(g["layers"] for g in doc["groups"])))
+    for column, title in _columns(doc):
+        table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
+    for group in doc["groups"]:
+        table.add_row(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in _columns(doc)))
+    return table
+
+
+def compare_tables(doc: dict) -> list[Table]:
+    names = [s["spec"] for s in doc["specs"]]
+    totals = Table(title=f"compare ({doc['convention']} convention); ratio to {names[0]}", box=box.SIMPLE_HEAD)
+    totals.add_column("")
+    for name in names:
+        totals.add_column(name, justify="right")
+    for name in names[1:]:
+        totals.add_column(f"{name} / {names[0]}", justify="right")
+    for column in doc["columns"]:
+        ratios = [s["ratio"][column] for s in doc["specs"][1:]]
+        totals.add_row(_TITLES.get(column, column), *(_n(s["totals"][column]) for s in doc["specs"]),
+                       *("-" if r is None else f"{r:.3f}" for r in ratios))
+    blocks = Table(title="per block", box=box.SIMPLE_HEAD)
+    blocks.add_column("block")
+    key = "macs" if "macs" in doc["columns"] else doc["columns"][0]
+    for name in names:
+        blocks.add_column(f"{name} params", justify="right")
+        blocks.add_column(f"{name} {_TITLES.get(key, key)}", justify="right")
+    for block in doc["blocks"]:
+        cells = []
+        for values in block["totals"]:
+            cells += ["-", "-"] if values is None else [_n(values["params"]), _n(values[key])]
+        blocks.add_row(block["block"], *cells)
+    return [totals, blocks]
+
+
+def diagnostic_lines(doc: dict) -> list[str]:
+    return [f"[{d['severity']}] {d['message']}" for d in doc.get("diagnostics", [])]
 
 
 def rf_table(doc: dict) -> Table:
@@ -71,8 +121,12 @@ def at_lines(doc: dict) -> list[str]:
             f"  inside the image: rows {clipped('rows_clipped')}, cols {clipped('cols_clipped')}"]
 
 
-def layers_table() -> Table:
-    table = Table(title="layer types and how cnncalc counts them", box=box.SIMPLE_HEAD, show_lines=False)
+def layers_table(convention: str = "cnncalc") -> Table:
+    from .. import conventions
+    preset = conventions.get(convention)
+    title = "layer types and how cnncalc counts them" if preset is None else \
+        f"layer types and how {preset.name} counts them ({preset.figure})"
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_lines=False)
     table.add_column("type")
     table.add_column("attributes (default)")
     table.add_column("counting rule")
@@ -81,7 +135,9 @@ def layers_table() -> Table:
         for f in fields_of(cls):
             default = "" if f.default is dataclasses.MISSING else f" = {_default(f.default)}"
             attrs.append(f"{f.name}{default}")
-        table.add_row(name, ", ".join(attrs) or "-", cls.counting)
+        rule = cls.counting if preset is None else (
+            preset.rules[name].doc if name in preset.rules else "unsupported: reported as a diagnostic")
+        table.add_row(name, ", ".join(attrs) or "-", rule)
     return table
 
 
@@ -91,11 +147,15 @@ def _default(value: object) -> str:
     if hasattr(value, "describe"):
         return value.describe()  # type: ignore[union-attr]
     if value is None:
-        return "kernel"
+        return "-"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def convention_text() -> str:
+def convention_text(convention: str = "cnncalc") -> str:
+    """The convention's statement: the docstring of the layer base module, or of the tool's preset module."""
+    if convention != "cnncalc":
+        import importlib
+        return (importlib.import_module(f"cnncalc.conventions.{convention}").__doc__ or "").strip()
     text = CONVENTION_DOC or ""
     return text[text.index("Counting convention"):].strip()
 

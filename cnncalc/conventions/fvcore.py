@@ -1,0 +1,39 @@
+"""fvcore 0.1.5 `FlopCountAnalysis(model, x).total()`, model in eval mode, batch 1.
+
+fvcore traces the model and counts one fused multiply-add as one flop; ops without a handle count 0 (with an
+"Unsupported operator" warning) and some are ignored outright. Reproduces fvcore's totals on every zoo model
+(measured with torchvision 0.29); a global average pool written `x.mean((2, 3))` needs `call: method`.
+"""
+
+from ..layers import numel
+from . import Convention, Rule, call, macs, per_input, zero
+
+
+def _upsample(node) -> int:
+    return numel(node.output) * (4 if node.layer.mode == "bilinear" else 1)
+
+
+def _global_avg(node) -> int:
+    return 0 if call(node) == "method" else numel(node.input_shapes[0])
+
+
+_UNSUPPORTED = "0: fvcore has no handle (warns 'Unsupported operator')"
+_IGNORED = "0: in fvcore's ignore list"
+
+CONVENTION = Convention(
+    "fvcore", "fvcore FlopCountAnalysis(model, x).total(): one multiply-add counts as one flop",
+    {
+        "conv": macs("out elements * (C_in/groups)*kh*kw; bias and activation not counted"),
+        "conv_transpose": macs("in elements * (C_out/groups)*kh*kw (input positions); bias not counted"),
+        "linear": macs("in features * out features; bias and activation not counted"),
+        "batchnorm": per_input(2, "2 per element (eval mode; 5 in training)"),
+        "adaptive_avgpool": per_input(1, "1 per input element, whatever the output size"),
+        "global_avgpool": Rule("1 per input element (adaptive_avg_pool2d); 0 with call: method (x.mean)",
+                               _global_avg),
+        "upsample": Rule("nearest: 1 per output element; bilinear: 4", _upsample),
+        **{t: zero(_UNSUPPORTED) for t in ("maxpool", "avgpool", "adaptive_maxpool", "global_maxpool", "add", "mul",
+                                           "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish",
+                                           "hardsigmoid", "softmax", "lrn", "channel_shuffle", "pad")},
+        **{t: zero(_IGNORED) for t in ("relu", "concat", "split", "flatten", "dropout", "identity")},
+    })
+

@@ -1,0 +1,77 @@
+"""ptflops 0.7.5 `get_model_complexity_info(model, (C, H, W), backend='pytorch')` MACs (default settings).
+
+ptflops adds forward hooks on known module types *and* patches functions of torch.nn.functional and some tensor
+methods; a module whose forward calls a patched function is counted twice (nn.ReLU: 2 per element, F.relu: 1).
+The spec's `call:` says which form the PyTorch reference uses: `module` (the default), `functional`, `method`
+(`x.mean`, `torch.add`), `operator` (`+`, `*`, the default for add and mul: not counted). Reproduces ptflops'
+totals on every zoo model (measured with torchvision 0.29).
+"""
+
+from ..layers import numel
+from . import Convention, Rule, call, zero
+
+# Activations: (module form, functional form) factor per element.
+_ACTIVATION = {"relu": (2, 1), "gelu": (2, 1), "relu6": (1, 1), "leaky_relu": (1, 0), "silu": (1, 1),
+               "softmax": (1, 1), "sigmoid": (0, 0), "tanh": (0, 0), "hardswish": (0, 0), "hardsigmoid": (0, 0)}
+
+
+def _activation_count(name: str, form: str, elements: int) -> int:
+    if name == "none":
+        return 0
+    module, functional = _ACTIVATION[name]
+    return elements * (functional if form == "functional" else module)
+
+
+def _weighted(node) -> int:
+    """MACs, plus one per output element for the bias, plus the fused activation."""
+    layer = node.layer
+    out = numel(node.output)
+    return (layer.ops(node.input_shapes, node.output).macs + (out if layer.bias else 0)
+            + _activation_count(layer.activation, call(node), out))
+
+
+def _activation(name: str) -> Rule:
+    module, functional = _ACTIVATION[name]
+    return Rule(f"{module} per element as a module, {functional} as F.{name}",
+                lambda node: _activation_count(name, call(node), numel(node.output)))
+
+
+def _pool(node) -> int:
+    form = call(node)
+    return {"module": 2, "functional": 1}.get(form, 0) * numel(node.input_shapes[0])
+
+
+def _upsample(node) -> int:
+    return (2 if call(node) == "module" else 1) * numel(node.output)
+
+
+def _lrn(node) -> int:
+    c, h, w = node.input_shapes[0]
+    return 3 * c * h * w + (c + node.layer.size - 1) * h * w
+
+
+def _elementwise(node) -> int:
+    return (len(node.inputs) - 1) * numel(node.output) if call(node, "operator") == "method" else 0
+
+
+CONVENTION = Convention(
+    "ptflops", "ptflops get_model_complexity_info(..., backend='pytorch') MACs (count_functional=True)",
+    {
+        "conv": Rule("out elements * (C_in/groups)*kh*kw + out elements if bias (+ activation)", _weighted),
+        "conv_transpose": Rule("in elements * (C_out/groups)*kh*kw + out elements if bias (+ activation)",
+                               _weighted),
+        "linear": Rule("in features * out features + out features if bias (+ activation)", _weighted),
+        "batchnorm": Rule("2 per element", lambda node: 2 * numel(node.output)),
+        **{name: _activation(name) for name in _ACTIVATION},
+        **{t: Rule("2 per input element as a module (hook + patched F.*), 1 as F.*, 0 as x.mean", _pool)
+           for t in ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",
+                     "global_maxpool")},
+        "upsample": Rule("2 per output element as nn.Upsample, 1 as F.interpolate", _upsample),
+        "lrn": Rule("3 per element + (C+size-1)*H*W (patched mul, add and avg_pool3d inside)", _lrn),
+        "add": Rule("0 as `+` (call: operator, the default); 1 per element per extra input as torch.add",
+                    _elementwise),
+        "mul": Rule("0 as `*` (call: operator, the default); 1 per element per extra input as torch.mul",
+                    _elementwise),
+        **{t: zero("not counted") for t in ("concat", "split", "channel_shuffle", "flatten", "dropout", "identity",
+                                            "pad")},
+    })
