@@ -20,6 +20,8 @@ ACTIVATIONS = {
     "hardsigmoid", "softmax",
 }
 MERGE = {"concat", "add", "mul"}
+RESAMPLE = {"upsample", "conv_transpose"}
+"""Layers given, like adaptive pools, by the list of input positions each output position reads."""
 GLOBAL = {"global_avgpool", "global_maxpool", "flatten", "linear"}
 
 
@@ -182,6 +184,12 @@ def shapes(spec):
             oh, ow = pair(e["output_size"], 1)
             windows[name] = [adaptive_windows(x[1], oh), adaptive_windows(x[2], ow)]
             out[name] = (x[0], oh, ow)
+        elif t == "upsample":
+            windows[name] = [upsample_reads(x[1 + ax], e, ax) for ax in (0, 1)]
+            out[name] = (x[0], len(windows[name][0]), len(windows[name][1]))
+        elif t == "conv_transpose":
+            windows[name] = [scatter_reads(x[1 + ax], e, ax) for ax in (0, 1)]
+            out[name] = (int(e["out"]), len(windows[name][0]), len(windows[name][1]))
         elif t in ("global_avgpool", "global_maxpool"):
             out[name] = (x[0], 1, 1)
         elif t == "flatten":
@@ -194,3 +202,37 @@ def shapes(spec):
         else:
             raise NotImplementedError(t)
     return out, windows
+
+
+def upsample_reads(n, e, ax):
+    """Nearest: repeat every input position `scale` times (or sample floor(o*n/out)); bilinear (PyTorch,
+    align_corners=False): the two neighbours of the source coordinate (o+0.5)*n/out-0.5, clamped at 0."""
+    import numpy as np
+    if "scale" in e:
+        out = n * pair(e["scale"], 1)[ax]
+    else:
+        out = pair(e["size"], 1)[ax]
+    if e.get("mode", "nearest") == "nearest":
+        if "scale" in e:
+            return [[int(v)] for v in np.repeat(np.arange(n), out // n)]
+        return [[min(o * n // out, n - 1)] for o in range(out)]
+    reads = []
+    for o in range(out):
+        src = max((o + 0.5) * (n / out) - 0.5, 0.0)
+        i0 = min(int(np.floor(src)), n - 1)
+        i1 = min(i0 + 1, n - 1)
+        reads.append(sorted({i0, i1}) if src - i0 > 0 else [i0])
+    return reads
+
+
+def scatter_reads(n, e, ax):
+    """Transposed conv by literal scattering: input x, tap j lands on full position x*s + d*j; the output is the
+    full map cropped by `padding` on both sides and extended by `output_padding` at the end."""
+    k, s, d = pair(e.get("kernel"), 1)[ax], pair(e.get("stride"), 1)[ax], pair(e.get("dilation"), 1)[ax]
+    p, op = pair(e.get("padding"), 0)[ax], pair(e.get("output_padding"), 0)[ax]
+    full = {}
+    for x in range(n):
+        for j in range(k):
+            full.setdefault(x * s + d * j, set()).add(x)
+    length = max(full) + 1 - 2 * p + op
+    return [sorted(full.get(o + p, ())) for o in range(length)]

@@ -54,7 +54,7 @@ def forward_deps(spec):
             deps[name] = tuple(res)
         elif t in geom.IDENTITY:
             deps[name] = src[0]
-        elif t in geom.ADAPTIVE:
+        elif t in geom.ADAPTIVE or t in geom.RESAMPLE:
             res = []
             for ax in (0, 1):
                 din = src[0][ax]
