@@ -6,7 +6,10 @@ raising SCHEMA_VERSION.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
+
 from .. import conventions
+from ..errors import SpecError
 from ..analyzers import METRICS, Metric
 from ..analyzers.rf import dependencies_at, receptive_fields
 from ..graph import Graph, Node
@@ -142,13 +145,11 @@ def rf_report(graph: Graph, layer: str | None = None, at: tuple[int, int] | None
 
 
 def _target(graph: Graph, layer: str | None) -> Node:
-    from ..errors import SpecError
     if layer is None:
         return graph.nodes[-1]
     try:
         return graph.find(layer)
     except KeyError:
-        from difflib import get_close_matches
         close = get_close_matches(layer, [n.name for n in graph.layers], 1)
         raise SpecError(f"no layer named {layer!r} in {graph.file}",
                         hint=f"did you mean {close[0]!r}?" if close else "see `cnncalc validate`") from None
