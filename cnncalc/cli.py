@@ -13,10 +13,11 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
+from ._typer_fast import FastGroup
 from .errors import Position, SpecError
 from .source import Limits
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(cls=FastGroup, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Exact receptive fields, parameters and operation counts of CNNs written as YAML specs.")
 
 SpecArg = Annotated[str, typer.Argument(help="spec file (YAML), or - for standard input", show_default=False)]
@@ -34,44 +35,91 @@ class Fatal(Exception):
 
 def _read(spec: str, limits: Limits) -> tuple[str, str]:
     """(text, display name) of the spec, or SpecError for missing, unreadable, huge or non-UTF-8 files."""
+    # File-level problems are reported at line 1, column 1, so that every message reads FILE:LINE:COL.
     if spec == "-":
-        data = sys.stdin.buffer.read(limits.max_bytes + 1)
         name = "<stdin>"
+        data = _read_at_most(sys.stdin.buffer, limits.max_bytes)
     else:
-        path = Path(spec)
         name = spec
-        if path.is_dir():
-            raise SpecError(f"{spec} is a directory, not a spec file")
+        top = Position(name, 1, 1)
         try:
+            path = Path(spec)
+            if path.is_dir():
+                raise SpecError("is a directory, not a spec file", top)
             size = path.stat().st_size
             if size > limits.max_bytes:
-                raise SpecError(f"{spec} is {size:,} bytes, more than the limit of {limits.max_bytes:,}",
+                raise SpecError(f"the file is {size:,} bytes, more than the limit of {limits.max_bytes:,}", top,
                                 hint="raise the limit with --max-bytes")
-            data = path.read_bytes()
+            with path.open("rb") as handle:  # at most the limit: /dev/zero or a growing file reports a size of 0
+                data = _read_at_most(handle, limits.max_bytes)
         except FileNotFoundError:
-            raise SpecError(f"{spec}: no such file") from None
+            raise SpecError("no such file", top) from None
         except OSError as exc:
-            raise SpecError(f"{spec}: cannot read ({exc.strerror})") from None
+            raise SpecError(f"cannot read the file ({exc.strerror or exc})", top) from None
+        except ValueError as exc:  # a NUL character in the name
+            raise SpecError(f"cannot read the file ({exc})", top) from None
     if len(data) > limits.max_bytes:
-        raise SpecError(f"{name} is more than the limit of {limits.max_bytes:,} bytes",
+        raise SpecError(f"the spec is more than the limit of {limits.max_bytes:,} bytes", Position(name, 1, 1),
                         hint="raise the limit with --max-bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", Position(name, line, column)) from None
+        before = (data[: exc.start].decode("utf-8") + "x").splitlines()  # valid up to the bad byte
+        start = exc.start - len(before[-1][:-1].encode("utf-8"))
+        end = data.find(b"\n", exc.start)
+        shown = data[start: end if end >= 0 else len(data)].decode("utf-8", "replace")
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", Position(name, len(before), len(before[-1])),
+                        hint="the file looks like UTF-16; save it as UTF-8" if utf16 else "save the file as UTF-8",
+                        source_line=shown) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, name
 
 
-def _load(spec: str, max_layers: int, max_bytes: int):
+def _read_at_most(stream, limit: int) -> bytes:
+    """Up to `limit` + 1 bytes of `stream`, in chunks (never one allocation of the limit's size)."""
+    chunks, total = [], 0
+    while total <= limit:
+        chunk = stream.read(min(limit + 1 - total, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _load(spec: str, max_layers: int, max_bytes: int, sizes: list[tuple[int, int]] | None = None):
     from .graph import load
+    for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes)):
+        if value < 1:
+            raise SpecError(f"{flag} must be at least 1, got {value}")
     limits = Limits(max_bytes=max_bytes, max_layers=max_layers,
                     max_nodes=max(DEFAULT.max_nodes, max_bytes // 2))
     text, name = _read(spec, limits)
+    _SPEC_NAME[0] = name
+    if sizes is not None:  # --input: the graph for its structure; the sweep recomputes every shape
+        from .sweep import load_for_sweep
+        return load_for_sweep(text, name, sizes, limits)
     return load(text, name, limits)
+
+
+InputOpt = Annotated[Optional[str], typer.Option(
+    "--input", help="sweep input sizes, one row each: N (square), HxW, or START:STOP:STEP, comma-separated")]
+
+
+def _sweep(kind: str, spec: str, sizes: str, as_json: bool, output: Path | None, max_layers: int,
+           max_bytes: int) -> None:
+    """`cost`/`rf` with --input: one row per input size (see cnncalc.sweep for the JSON document)."""
+    from .sweep import cost_sweep, parse_sizes, rf_sweep, sweep_renderables
+    wanted = parse_sizes(sizes)
+    doc = (cost_sweep if kind == "cost" else rf_sweep)(_load(spec, max_layers, max_bytes, wanted), wanted)
+    if not doc["sweep"]:
+        raise SpecError(doc["diagnostics"][0]["message"] if doc["diagnostics"] else "no valid input size")
+    if as_json:
+        _emit(_json(doc), output)
+        return
+    _emit(_render(*sweep_renderables(doc)), output)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -95,20 +143,27 @@ def _emit(text: str, output: Path | None) -> None:
 def _render(*renderables) -> str:
     import io
 
+    from ._fastout import compact
     from .report.table import console
     buffer = io.StringIO()
     out = console(buffer)
     out.width = 200 if not sys.stdout.isatty() else console().width
     for item in renderables:
-        out.print(item)
+        out.print(compact(item, out))
     return buffer.getvalue()
 
 
 def _json(doc: dict) -> str:
-    return json.dumps(doc, indent=2) + "\n"
+    from ._fastout import dumps  # json.dumps(doc, indent=2), several times faster on large documents
+    return dumps(doc) + "\n"
+
+
+_SPEC_NAME: list[str | None] = [None]
+"""Display name of the spec being analysed, for the errors raised after it was read (set by `_load`)."""
 
 
 def _run(action) -> None:
+    _SPEC_NAME[0] = None
     try:
         action()
     except SpecError as exc:
@@ -117,6 +172,19 @@ def _run(action) -> None:
         raise typer.Exit(2) from None
     except OSError as exc:  # writing --output
         print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '')}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except MemoryError:
+        where = f"{_SPEC_NAME[0]}:1:1: " if _SPEC_NAME[0] else ""
+        print(f"{where}error: out of memory; hint: lower --max-bytes or --max-layers", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except ValueError as exc:  # Python refuses to print an integer of more than 4,300 digits
+        if "integer string conversion" not in str(exc):
+            raise
+        where = f"{_SPEC_NAME[0]}:1:1: " if _SPEC_NAME[0] else ""
+        digits = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        print(f"{where}error: the report holds a number of more than {digits:,} digits; hint: receptive-field "
+              "jumps grow as the product of the strides, so a long chain of strided layers overflows them",
+              file=sys.stderr)
         raise typer.Exit(2) from None
 
 
@@ -138,9 +206,13 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         help="layer for --at (default: the last)")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-       max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def action() -> None:
+        if sizes is not None:
+            if layer is not None or at is not None:
+                raise SpecError("--input sweeps the last spatial layer; it does not take --layer or --at")
+            return _sweep("rf", spec, sizes, as_json, output, max_layers, max_bytes)
         from .report import rf_report
         index = _parse_at(at)
         doc = rf_report(_load(spec, max_layers, max_bytes), layer=layer, at=index)
@@ -174,9 +246,15 @@ ConventionOpt = Annotated[ConventionName, typer.Option(
 def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
-         max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+         max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
+         sizes: InputOpt = None) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def action() -> None:
+        if sizes is not None:
+            if convention.value != "cnncalc" or group_by is not None:
+                raise SpecError("--input sweeps count totals by the cnncalc convention; it does not take "
+                                "--convention or --group-by")
+            return _sweep("cost", spec, sizes, as_json, output, max_layers, max_bytes)
         from .report import cost_report, group_report
         doc = cost_report(_load(spec, max_layers, max_bytes), convention.value)
         if group_by is not None:
@@ -246,4 +324,8 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 def main() -> None:
+    # One run builds a few objects per layer, keeps them all to the end and makes no garbage cycles worth
+    # collecting; the cyclic collector would only walk the growing heap again and again (2-3x slower at 100k layers).
+    import gc
+    gc.disable()
     app()

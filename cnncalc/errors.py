@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     """Where a value stands in a spec file (1-based line and column, as editors show them)."""
 
@@ -35,6 +35,14 @@ class SpecError(Exception):
         if self.hint:
             text += f"; hint: {self.hint}"
         if self.source_line is not None and self.position is not None:
-            line = self.source_line.rstrip("\n").replace("\t", " ")
-            text += f"\n  {line}\n  {' ' * (self.position.column - 1)}^"
+            # Control characters (a terminal escape sequence in a hostile spec) are shown as `?`, one for one.
+            line = "".join(ch if ch.isprintable() else " " if ch == "\t" else "?"
+                           for ch in self.source_line.rstrip("\r\n"))
+            caret = self.position.column - 1
+            if len(line) > 120:  # a long line (a minified or hostile spec): 60 characters either side of the caret
+                start = max(0, min(caret - 60, len(line) - 120))
+                head, tail = ("..." if start else ""), ("..." if start + 120 < len(line) else "")
+                line = head + line[start:start + 120] + tail
+                caret += len(head) - start
+            text += f"\n  {line}\n  {' ' * caret}^"
         return text

@@ -15,6 +15,13 @@ class GeometryError(ValueError):
     """A window that does not fit its input; the message says which quantity is wrong."""
 
 
+def any_below(value, bound: int) -> bool:
+    """`value < bound` for a size; for an array of sizes (a sweep over input sizes), whether any is below."""
+    if type(value) is int:
+        return value < bound
+    return bool((value < bound).any())
+
+
 @dataclass(frozen=True, slots=True)
 class Padding:
     """Zero padding, either explicit per side or resolved from the input size (`mode` = "same")."""
@@ -28,7 +35,9 @@ class Padding:
     def sides(self, axis: int, size: int, span: int, stride: int) -> tuple[int, int]:
         """(before, after) padding along `axis` (0 = height, 1 = width) for an input of `size`."""
         if self.mode == "same":
-            total = max((-(-size // stride) - 1) * stride + span - size, 0)
+            total = (-(-size // stride) - 1) * stride + span - size
+            # An int, or (a sweep) an array of sizes: then padding per size, clipped elementwise.
+            total = max(total, 0) if type(total) is int else total.clip(0, None)
             return total // 2, total - total // 2
         return (self.top, self.bottom) if axis == 0 else (self.left, self.right)
 
@@ -63,6 +72,8 @@ class Window:
     def out_size(self, size: int) -> int:
         """Number of windows along an input of `size` positions (PyTorch's rule)."""
         padded = size + self.before + self.after
+        if type(padded) is not int:  # a sweep: arrays of sizes, the same rule elementwise
+            return self._out_sizes(size, padded)
         if padded < self.span:
             raise GeometryError(f"window of {self.span} is larger than the padded input of {padded}")
         reach = padded - self.span
@@ -71,6 +82,16 @@ class Window:
             if (out - 1) * self.stride >= size + self.before:
                 out -= 1
             return out
+        return reach // self.stride + 1
+
+    def _out_sizes(self, size, padded):
+        """`out_size` over a numpy array of input sizes (dtype object or int64): exact, elementwise."""
+        if (padded < self.span).any():
+            raise GeometryError(f"window of {self.span} is larger than the padded input of {padded.min()}")
+        reach = padded - self.span
+        if self.ceil_mode:
+            out = -(-reach // self.stride) + 1
+            return out - ((out - 1) * self.stride >= size + self.before)
         return reach // self.stride + 1
 
     def back(self, x: int) -> range:

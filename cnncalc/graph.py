@@ -11,6 +11,7 @@ from difflib import get_close_matches
 
 from .errors import Position, SpecError
 from .layers import REGISTRY, Layer, LayerError, Shape, build
+from .layers.base import MAX_INT
 from .source import Limits
 from .spec import NETWORK_INPUT, Entry, Spec, read_spec
 
@@ -65,7 +66,14 @@ class Graph:
 
 def load(text: str, filename: str = "<string>", limits: Limits = Limits()) -> Graph:
     """Parse a spec and build its graph, or raise SpecError with the file, line and column."""
-    return build_graph(read_spec(text, filename, limits))
+    try:
+        return build_graph(read_spec(text, filename, limits))
+    except SpecError as exc:
+        if exc.source_line is None and exc.position is not None and exc.position.file == filename:
+            lines = text.splitlines()  # the line breaks PyYAML counts (\n, \r\n, \r, \x85, \u2028, \u2029)
+            if 0 < exc.position.line <= len(lines):
+                exc.source_line = lines[exc.position.line - 1]
+        raise
 
 
 def build_graph(spec: Spec) -> Graph:
@@ -89,11 +97,19 @@ def build_graph(spec: Spec) -> Graph:
             outputs = layer.output_shapes(shapes)
         except LayerError as exc:
             pos = entry.key_pos.get(exc.attribute, entry.pos) if exc.attribute else entry.pos
-            raise SpecError(f"layer {entry.name!r}: {exc}", pos, exc.hint) from None
+            hint = exc.hint
+            if hint is None and len(shapes) == 1:  # say what the layer sees: a map that shrank on the way, ...
+                source = nodes[refs[0][0]].name
+                hint = f"its input ({'the network input' if source == NETWORK_INPUT else repr(source)}) is " \
+                       f"{'x'.join(map(str, shapes[0]))}"
+            raise SpecError(f"layer {entry.name!r}: {exc}", pos, hint) from None
         for shape in outputs:
             if any(d < 1 for d in shape):
                 raise SpecError(f"layer {entry.name!r}: output shape {'x'.join(map(str, shape))} is empty",
                                 entry.pos)
+            if any(d > MAX_INT for d in shape):
+                raise SpecError(f"layer {entry.name!r}: output shape {'x'.join(map(str, shape))} is too large "
+                                f"(a size above 2**63-1)", entry.pos)
         index[entry.name] = len(nodes)
         nodes.append(Node(len(nodes), entry.name, layer, refs, shapes, outputs, entry))
     return Graph(spec.name, spec.file, spec.input, nodes)
@@ -119,12 +135,18 @@ def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes
                             hint=f"write {ref}.0 .. {ref}.{len(node.outputs) - 1}")
         return index[name], 0
     base, dot, chunk = name.rpartition(".")
-    if dot and base in index and chunk.isdigit():
+    if dot and base in index and chunk.isascii() and chunk.isdigit():  # not `s.²`: str.isdigit takes it
         node = nodes[index[base]]
-        k = int(chunk)
+        k = int(chunk) if len(chunk) <= 18 else len(node.outputs)  # a number of thousands of digits: too large
         if k >= len(node.outputs):
-            raise SpecError(f"{node.type} {base!r} has outputs 0 .. {len(node.outputs) - 1}, not {k}", pos)
+            shown = chunk if len(chunk) <= 24 else f"{chunk[:10]}... ({len(chunk)} digits)"
+            raise SpecError(f"{node.type} {base!r} has outputs 0 .. {len(node.outputs) - 1}, not {shown}", pos)
         return index[base], k
+    if dot and base in index:  # `s.x`, `s.`, `s.²`
+        node = nodes[index[base]]
+        raise SpecError(f"{node.type} {base!r} has no output {chunk!r}", pos,
+                        hint=f"write {base}.0 .. {base}.{len(node.outputs) - 1}" if len(node.outputs) > 1 else
+                        f"write {base}")
     shown = _local(ref, entry)
     if name == entry.name:
         raise SpecError(f"layer {shown!r} reads itself", pos, hint="name an earlier layer")
@@ -135,7 +157,8 @@ def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes
     prefix = entry.name[: entry.name.rfind("/") + 1]
     candidates = [n[len(prefix):] for n in index if n.startswith(prefix) and "/" not in n[len(prefix):]]
     close = get_close_matches(shown, candidates + [NETWORK_INPUT], 1)
-    raise SpecError(f"unknown layer {shown!r}", pos, hint=f"did you mean {close[0]!r}?" if close else None)
+    raise SpecError(f"unknown layer {shown!r}", pos, hint=f"did you mean {close[0]!r}?" if close else
+                    "name `input` or a layer written before this one")
 
 
 def _local(ref: str, entry: Entry) -> str:

@@ -79,7 +79,8 @@ def resolve_scalar(text: str) -> object:
     if text in _FALSE:
         return False
     if _INT.match(text):
-        return int(text)
+        # Beyond Python's int/str conversion limit (4300 digits) the text stays text; `read_int` says it is too large.
+        return int(text) if len(text) <= 4000 else text
     if _FLOAT.match(text):
         return float(text)
     if text.lower() in _SPECIAL_FLOAT:
@@ -94,7 +95,7 @@ def parse_yaml(text: str, filename: str, limits: Limits = Limits()) -> Value:
     is several times faster than `yaml.compose` and bounds nesting depth and alias expansion as it goes.
     """
     _check_flow_nesting(text, filename, limits)
-    lines = text.splitlines()
+    lines = _Lines(text)
     builder = _Builder(filename, lines, limits)
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -103,10 +104,22 @@ def parse_yaml(text: str, filename: str, limits: Limits = Limits()) -> Value:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        if "\t" in text and ("tab" in problem or _line(lines, pos.line) and "\t" in (_line(lines, pos.line) or "")):
+        context = exc.context_mark
+        if exc.problem and exc.context and context is not None and context.line != mark.line:
+            problem += f" ({exc.context} that starts at line {context.line + 1}, column {context.column + 1})"
+        source_line = _line(lines, pos.line)
+        if "\t" in text and ("tab" in problem or "\t" in (source_line or "")):
             problem += " (YAML indentation must use spaces, not tabs)"
-        raise SpecError(f"invalid YAML: {problem}", pos, source_line=_line(lines, pos.line)) from None
-    except yaml.YAMLError as exc:  # reader errors: control characters, bad encodings
+        raise SpecError(f"invalid YAML: {problem}", pos, source_line=source_line) from None
+    except yaml.reader.ReaderError as exc:  # control characters
+        pos = _offset_position(text, exc.position, filename)
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise SpecError(f"invalid YAML: character U+{char:04X} is not allowed ({exc.reason})", pos,
+                        hint="a spec is plain text; remove the character", source_line=_line(lines, pos.line)) from None
+    except UnicodeEncodeError as exc:  # a str holding unpaired surrogates (only through the Python API)
+        pos = _offset_position(text, len(text[: exc.start].encode("utf-8", "surrogatepass")), filename)
+        raise SpecError("invalid text: an unpaired surrogate character", pos) from None
+    except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {str(exc).splitlines()[0]}", Position(filename, 1, 1)) from None
     if builder.root is None:
         raise SpecError("spec is empty", Position(filename, 1, 1),
@@ -114,10 +127,35 @@ def parse_yaml(text: str, filename: str, limits: Limits = Limits()) -> Value:
     return builder.root
 
 
-def _line(lines: list[str], number: int) -> str | None:
+def _offset_position(text: str, byte_offset: object, filename: str) -> Position:
+    """The line and column (in characters) of a UTF-8 byte offset into `text`, as libyaml reports reader errors."""
+    if not isinstance(byte_offset, int) or byte_offset < 0:
+        return Position(filename, 1, 1)
+    prefix = text.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "ignore")
+    lines = (prefix + "x").splitlines()
+    return Position(filename, len(lines), len(lines[-1]))
+
+
+class _Lines:
+    """The lines of a spec, split only when an error needs one (a 10 MB spec would hold a million strings)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.split: list[str] | None = None
+
+    def get(self, number: int) -> str | None:
+        if self.split is None:
+            self.split = self.text.splitlines()
+        return self.split[number - 1] if 0 < number <= len(self.split) else None
+
+
+def _line(lines: "_Lines | list[str]", number: int) -> str | None:
+    if isinstance(lines, _Lines):
+        return lines.get(number)
     return lines[number - 1] if 0 < number <= len(lines) else None
 
 
+_DEPTH_HINT = "the limit is fixed; a spec needs about 6 levels (blocks > block > layers > layer > attribute)"
 _BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
@@ -139,7 +177,8 @@ def _check_flow_nesting(text: str, filename: str, limits: Limits) -> None:
                         line = text.count("\n", 0, offset) + 1
                         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
                         raise SpecError(f"YAML nested deeper than {limits.max_depth} levels",
-                                        Position(filename, line, column), source_line=_line(text.splitlines(), line))
+                                        Position(filename, line, column), hint=_DEPTH_HINT,
+                                        source_line=_line(text.splitlines(), line))
         depth = max(depth, 0)
 
 
@@ -196,7 +235,7 @@ class _Builder:
             self.check_tag(event)
             if len(self.stack) >= self.limits.max_depth:
                 raise self.error(f"YAML nested deeper than {self.limits.max_depth} levels",
-                                 self.pos(event.start_mark))
+                                 self.pos(event.start_mark), hint=_DEPTH_HINT)
             pos = self.pos(event.start_mark)
             container: Value = Map({}, pos, {}) if kind is yaml.MappingStartEvent else Seq([], pos)
             self.count(1, event.start_mark)

@@ -69,6 +69,8 @@ class Block:
 def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits()) -> Spec:
     """Parse and expand a spec, or raise SpecError naming the file, line and column."""
     root = parse_yaml(text, filename, limits)
+    if type(root) is Scalar and root.value is None and not root.quoted:  # `---` alone, or `~`
+        raise SpecError("spec is empty", root.pos, hint="a spec is a mapping with `input:` and `layers:`")
     if type(root) is not Map:
         kind = "a list" if type(root) is Seq else "a single value"
         raise SpecError(f"a spec is a mapping with `input:` and `layers:`, this document is {kind}", root.pos)
@@ -184,6 +186,10 @@ class _Expander:
 
     def expand(self, items: list[Value], scope: _Scope, active: list[str]) -> str:
         """Append the entries of `items` in `scope`; return the name of the last layer (the scope's output)."""
+        if len(self.entries) + len(items) > self.limits.max_layers:  # before the work on a huge list
+            raise SpecError(f"spec expands to more than {self.limits.max_layers:,} layers",
+                            items[self.limits.max_layers - len(self.entries)].pos,
+                            hint="raise the limit with --max-layers")
         forms = [self.normalise(item, scope) for item in items]
         scope.taken = {scope.prefix + read_name(f[1]["name"], "name") for f in forms if "name" in f[1]}
         previous = scope.input_ref
@@ -227,8 +233,12 @@ class _Expander:
                 return scope.params[pname]
             return value
         if type(value) is Seq:
-            return Seq([self.substitute(v, scope) for v in value.items], value.pos)
-        return Map({k: self.substitute(v, scope) for k, v in value.items.items()}, value.pos, value.key_pos)
+            items = [self.substitute(v, scope) for v in value.items]
+            return value if all(a is b for a, b in zip(items, value.items)) else Seq(items, value.pos)
+        mapped = {k: self.substitute(v, scope) for k, v in value.items.items()}
+        if all(mapped[k] is v for k, v in value.items.items()):
+            return value
+        return Map(mapped, value.pos, value.key_pos)
 
     def auto_name(self, type_name: str, scope: _Scope) -> str:
         while True:
@@ -240,8 +250,8 @@ class _Expander:
 
     def expand_one(self, type_name: str, attrs: dict[str, Value], key_pos: dict[str, Position], pos: Position,
                    type_pos: Position, scope: _Scope, active: list[str], previous: str) -> str:
-        if scope.params:
-            attrs = {k: self.substitute(v, scope) for k, v in attrs.items()}
+        # Always: outside a block (or in one without parameters) a `$name` is refused here, not read as text.
+        attrs = {k: self.substitute(v, scope) for k, v in attrs.items()}
         is_block = type_name in self.blocks
         if not is_block and type_name not in REGISTRY:
             raise _unknown(type_name, sorted(REGISTRY) + sorted(self.blocks), type_pos, "layer type")
@@ -310,9 +320,11 @@ class _Expander:
         params: dict[str, Value] = {}
         for key, value in attrs.items():
             if key not in block.params:
-                raise _unknown(key, list(block.params), key_pos.get(key, pos), f"parameter of block {block.name!r};"
-                               " parameter") if block.params else SpecError(
-                    f"block {block.name!r} takes no parameters, got {key!r}", key_pos.get(key, pos))
+                close = get_close_matches(key, list(block.params), 1)
+                hint = (f"did you mean {close[0]!r}?" if close else "its parameters: " + ", ".join(block.params)) \
+                    if block.params else None
+                raise SpecError(f"block {block.name!r} has no parameter {key!r}" if block.params else
+                                f"block {block.name!r} takes no parameters, got {key!r}", key_pos.get(key, pos), hint)
             params[key] = value
         for pname, default in block.params.items():
             if pname not in params:
@@ -328,7 +340,8 @@ class _Expander:
             chain = " -> ".join(active[active.index(name):] + [name])
             raise SpecError(f"block {name!r} uses itself ({chain})", pos)
         if len(active) >= MAX_BLOCK_NESTING:
-            raise SpecError(f"blocks nested deeper than {MAX_BLOCK_NESTING} levels", pos)
+            raise SpecError(f"blocks nested deeper than {MAX_BLOCK_NESTING} levels ({' -> '.join(active[:3])} -> ..."
+                            f" -> {name})", pos, hint="the limit is fixed; flatten some of the blocks")
         if name in self.sizes:
             return self.sizes[name]
         total = 0
@@ -345,7 +358,8 @@ class _Expander:
                     (type_name, body), = item.items.items()
                     repeat = body.items.get("repeat") if type(body) is Map else None
             copies = repeat.value if type(repeat) is Scalar and type(repeat.value) is int and repeat.value > 0 else 1
-            inner = self.block_size(type_name, active + [name], pos) if type_name in self.blocks else 1
+            # The position of the use inside this block: a cycle is shown where it closes.
+            inner = self.block_size(type_name, active + [name], item.pos) if type_name in self.blocks else 1
             total += copies * inner
             if total > self.limits.max_layers:
                 break

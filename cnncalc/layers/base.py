@@ -13,6 +13,8 @@ Counting convention "cnncalc" (shown by `cnncalc layers` and the README):
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, Callable, ClassVar, Sequence
@@ -71,27 +73,44 @@ def _scalar(value: Value, name: str, expected: str) -> Scalar:
     return value
 
 
+MAX_INT = 2**63 - 1
+"""Largest integer attribute or input size: sizes and counts stay exact, and far from absurd, below it."""
+
+_DECIMAL = re.compile(r"[-+]?[0-9]+\Z")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-4:]} ({len(text)} characters)"
+
+
 def read_int(value: Value, name: str, minimum: int = 1) -> int:
     """An integer written in decimal; YAML 1.1 surprises (`010`, `1e3`, `3.0`, `on`) are refused with a reason."""
     s = _scalar(value, name, "an integer")
     v = s.value
     if type(v) is int and not s.quoted:
         if v < minimum:
-            raise _fail(value, f"`{name}` must be at least {minimum}, got {v}")
+            raise _fail(value, f"`{name}` must be at least {minimum}, got {_short(s.text)}")
+        if v > MAX_INT:
+            raise _fail(value, f"`{name}` is too large: {_short(s.text)}; the most is 2**63-1 ({MAX_INT:,})")
         return v
     text = s.text
-    if not s.quoted and text.lstrip("+-").isdigit() and text.lstrip("+-").startswith("0"):
-        raise _fail(value, f"`{name}`: {text} has a leading zero (YAML 1.1 would read it as octal)",
-                    hint=f"write {int(text)}")
+    if not s.quoted and _DECIMAL.match(text):
+        digits = text.lstrip("+-")
+        if digits.startswith("0") and len(digits) > 1:
+            sign = "-" if text.startswith("-") else ""
+            raise _fail(value, f"`{name}`: {_short(text)} has a leading zero (YAML 1.1 would read it as octal)",
+                        hint=f"write {_short(sign + (digits.lstrip('0') or '0'))}")
+        # Only an integer too long to convert (thousands of digits) is left as text by the YAML reader.
+        raise _fail(value, f"`{name}` is too large: {_short(text)}; the most is 2**63-1 ({MAX_INT:,})")
     if type(v) is float and not s.quoted:
-        hint = f"write {int(v)}" if v == v and v not in (float("inf"), float("-inf")) and v == int(v) else None
-        raise _fail(value, f"`{name}` must be an integer, got {text}", hint=hint)
+        hint = f"write {int(v)}" if math.isfinite(v) and v == int(v) and abs(v) <= MAX_INT else None
+        raise _fail(value, f"`{name}` must be an integer, got {_short(text)}", hint=hint)
     if type(v) is bool:
         raise _fail(value, f"`{name}` must be an integer, got the boolean {text}")
     if s.quoted:
-        raise _fail(value, f"`{name}` must be an integer, got the string {text!r}",
-                    hint="remove the quotes" if text.strip().isdigit() else None)
-    raise _fail(value, f"`{name}` must be an integer, got {text!r}")
+        raise _fail(value, f"`{name}` must be an integer, got the string {_short(repr(text))}",
+                    hint="remove the quotes" if _DECIMAL.match(text.strip()) else None)
+    raise _fail(value, f"`{name}` must be an integer, got {_short(repr(text))}")
 
 
 def read_bool(value: Value, name: str) -> bool:
@@ -100,20 +119,26 @@ def read_bool(value: Value, name: str) -> bool:
         return s.value
     hint = "write true or false (YAML 1.1 read this as a boolean, YAML 1.2 does not)" \
         if s.text in YAML11_BOOLEANS else "write true or false"
-    raise _fail(value, f"`{name}` must be true or false, got {s.text!r}", hint)
+    raise _fail(value, f"`{name}` must be true or false, got {_short(repr(s.text))}", hint)
 
 
 def read_float(value: Value, name: str) -> float:
     """A number; `1e-4` counts although YAML 1.1 would read it as a string."""
     s = _scalar(value, name, "a number")
     if not s.quoted and type(s.value) is not bool:
+        number = None
         if type(s.value) in (int, float):
-            return float(s.value)
-        try:
-            return float(s.text)
-        except ValueError:
-            pass
-    raise _fail(value, f"`{name}` must be a number, got {s.text!r}")
+            number = float(s.value) if type(s.value) is float or abs(s.value) < 2**1023 else math.inf
+        else:
+            try:
+                number = float(s.text)
+            except ValueError:
+                pass
+        if number is not None:
+            if not math.isfinite(number):
+                raise _fail(value, f"`{name}` must be a finite number, got {_short(s.text)}")
+            return number
+    raise _fail(value, f"`{name}` must be a number, got {_short(repr(s.text))}")
 
 
 def read_name(value: Value, name: str) -> str:

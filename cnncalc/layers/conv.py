@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..geometry import GeometryError, IndexMap, Padding, Window, window
+from ..geometry import GeometryError, IndexMap, Padding, Window, any_below, window
 from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, numel, register,
                    spatial)
 from .elementwise import ACTIVATION_NAMES
@@ -121,7 +121,7 @@ class ConvTranspose(Layer):
                 raise LayerError("output_padding must be smaller than the stride or the dilation", "output_padding")
             sizes.append((n - 1) * self.stride[axis] - 2 * self.padding[axis]
                          + self.dilation[axis] * (self.kernel[axis] - 1) + self.output_padding[axis] + 1)
-        if min(sizes) < 1:
+        if any_below(sizes[0], 1) or any_below(sizes[1], 1):
             raise LayerError(f"padding crops the whole output ({sizes[0]}x{sizes[1]})", "padding")
         return (self.out, sizes[0], sizes[1])
 

@@ -12,6 +12,26 @@ def _describe(shape: Shape) -> str:
     return "x".join(map(str, shape))
 
 
+def _equal(a: Shape, b: Shape) -> bool | None:
+    """`a == b` for shapes of ints. In a sweep over input sizes (numpy arrays of sizes in place of H and W): True
+    or False when so at every size, None when it differs between sizes."""
+    if len(a) != len(b):
+        return False
+    result: bool | None = True
+    for x, y in zip(a, b):
+        if x is y:
+            continue
+        same = x == y
+        if type(same) is bool:
+            if not same:
+                return False
+        elif not same.all():
+            if not same.any():
+                return False
+            result = None
+    return result
+
+
 @register
 @dataclass(frozen=True, slots=True)
 class Concat(Layer):
@@ -23,7 +43,7 @@ class Concat(Layer):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         first = inputs[0]
         for other in inputs[1:]:
-            if len(other) != len(first) or other[1:] != first[1:]:
+            if len(other) != len(first) or _equal(other[1:], first[1:]) is not True:
                 raise LayerError("concat needs equal spatial sizes, got "
                                  + ", ".join(_describe(s) for s in inputs))
         return (sum(s[0] for s in inputs),) + tuple(first[1:])
@@ -40,7 +60,7 @@ class Add(Layer):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         for other in inputs[1:]:
-            if other != inputs[0]:
+            if _equal(other, inputs[0]) is not True:
                 raise LayerError("add needs inputs of equal shape, got " + ", ".join(_describe(s) for s in inputs))
         return inputs[0]
 
@@ -71,9 +91,13 @@ class Mul(Layer):
     max_inputs = None
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        full = max(inputs, key=numel)
+        if all(type(d) is int for s in inputs for d in s):
+            full = max(inputs, key=numel)
+        else:  # a sweep over input sizes: the broadcast inputs are C x 1 x 1 at every size, the map is not
+            full = next((s for s in inputs if any(type(d) is not int for d in s)), inputs[0])
         for other in inputs:
-            if other != full and not (len(other) == 3 and len(full) == 3 and other == (full[0], 1, 1)):
+            if _equal(other, full) is not True and not (len(other) == 3 and len(full) == 3
+                                                       and _equal(other, (full[0], 1, 1)) is True):
                 raise LayerError("mul needs equal shapes or a C x 1 x 1 input to broadcast, got "
                                  + ", ".join(_describe(s) for s in inputs))
         return full
@@ -83,7 +107,12 @@ class Mul(Layer):
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
         # A broadcast C x 1 x 1 input (a global descriptor) makes every output depend on the whole input.
-        return None if any(s != output for s in inputs) else IDENTITY_AXES
+        same = [_equal(s, output) for s in inputs]
+        if False in same:
+            return None
+        if None in same:  # a sweep in which the map is 1 x 1 at some sizes only
+            raise LayerError("mul broadcasts at some input sizes only")
+        return IDENTITY_AXES
 
 
 @register

@@ -118,7 +118,9 @@ class _AdaptivePool(Layer):
         """Sum of window heights over output rows, and of widths over output columns."""
         c, h, w = shape
         oh, ow = self.output_size
-        return (sum(len(r) for r in adaptive_reads(h, oh)), sum(len(r) for r in adaptive_reads(w, ow)))
+        # len(range(floor(i*n/o), ceil((i+1)*n/o))) summed, as arithmetic: also over a sweep's arrays of sizes.
+        return (sum(-(-(i + 1) * h // oh) - i * h // oh for i in range(oh)),
+                sum(-(-(i + 1) * w // ow) - i * w // ow for i in range(ow)))
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
         c, h, w = inputs[0]

@@ -175,4 +175,4 @@ def console(file=None) -> Console:
     import sys
     stream = file or sys.stdout
     width = None if stream.isatty() else 200
-    return Console(file=stream, width=width, highlight=False)
+    return Console(file=stream, width=width, highlight=False, markup=False)  # names and messages are literal text

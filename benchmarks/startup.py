@@ -1,0 +1,101 @@
+"""Start-up cost of the command line, as a multiple of a bare interpreter start (`python -c pass`).
+
+    python3 benchmarks/startup.py [--rounds 40] [--spec specs/zoo/resnet50.yaml] [--cold]
+
+Each round runs, in a rotating order, `python -c pass`, `cnncalc cost SPEC --json`, `cnncalc cost SPEC` (the rich
+table) and `cnncalc --help`, each in a fresh process, so that load on the machine hits every command alike. The
+ratio of each command to the `pass` run *of the same round* is taken, and the median over the rounds is reported
+against the budget (json 6x, table 10x, help 6x). Exit status 1 when a median exceeds its budget.
+
+By default the children run with a bytecode cache (a temporary PYTHONPYCACHEPREFIX, warmed by one untimed run),
+as an installed package has its .pyc files; `--cold` keeps the environment as it is (with PYTHONDONTWRITEBYTECODE
+every cnncalc module is compiled at every start).
+
+The `cnncalc` command is the console script installed next to the interpreter (not a pyenv shim, which would add a
+shell start to every run), or `python -m cnncalc` when there is none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET = {"cost --json": 6.0, "cost (table)": 10.0, "--help": 6.0}
+
+
+def cnncalc_command() -> list[str]:
+    script = Path(sysconfig.get_path("scripts")) / "cnncalc"
+    if script.is_file():
+        with open(script, "rb") as handle:
+            if handle.read(2) == b"#!":
+                return [str(script)]
+    return [sys.executable, "-m", "cnncalc"]
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--spec", default="specs/zoo/resnet50.yaml")
+    parser.add_argument("--cold", action="store_true", help="no bytecode cache for the children")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    cache = None
+    if not args.cold:
+        cache = tempfile.TemporaryDirectory(prefix="cnncalc-pyc-")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache.name
+    cli = cnncalc_command()
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "cost --json": cli + ["cost", args.spec, "--json"],
+        "cost (table)": cli + ["cost", args.spec],
+        "--help": cli + ["--help"],
+    }
+    for cmd in commands.values():  # warm the page cache and the bytecode cache; check that every command works
+        run(cmd, env)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    ratios: dict[str, list[float]] = {name: [] for name in commands if name != "python -c pass"}
+    names = list(commands)
+    for r in range(args.rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        this = {name: run(commands[name], env) for name in order}
+        for name, t in this.items():
+            times[name].append(t)
+        for name in ratios:
+            ratios[name].append(this[name] / this["python -c pass"])
+
+    print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]}); cnncalc: {' '.join(cli)}")
+    print(f"{args.rounds} rounds, bytecode cache: {'no (--cold)' if args.cold else 'yes'}; spec {args.spec}")
+    print(f"{'command':<16} {'median ms':>10} {'median ratio':>13} {'budget':>7}  verdict")
+    failed = False
+    for name in names:
+        median = statistics.median(times[name]) * 1000
+        if name not in ratios:
+            print(f"{name:<16} {median:>10.1f} {'1.00':>13} {'':>7}")
+            continue
+        ratio = statistics.median(ratios[name])
+        ok = ratio <= BUDGET[name]
+        failed |= not ok
+        print(f"{name:<16} {median:>10.1f} {ratio:>13.2f} {BUDGET[name]:>6.0f}x  {'ok' if ok else 'OVER BUDGET'}")
+    if cache is not None:
+        cache.cleanup()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
