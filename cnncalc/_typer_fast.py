@@ -83,6 +83,8 @@ if RuntimeParam is not None:
 
 
 def _lighten_param(param: Any) -> None:
+    if RuntimeParam is None:
+        return
     descriptor = getattr(param, "type_descriptor", None)
     if descriptor is None or getattr(param, "_runtime_param", False) is not None:
         return  # not a typer parameter, or coercion already chosen
@@ -90,7 +92,10 @@ def _lighten_param(param: Any) -> None:
         return
     kind = _plain(descriptor.annotation)
     if kind is not None:
-        param._runtime_param = _Light(descriptor.parameter_info, descriptor.annotation, kind)
+        try:
+            param._runtime_param = _Light(descriptor.parameter_info, descriptor.annotation, kind)
+        except Exception:  # a typer whose internals moved: its own coercion is slower but right
+            return
 
 
 def lighten(command: Any) -> None:

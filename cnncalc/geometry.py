@@ -9,6 +9,7 @@ gives ceil(n/s) outputs and puts the odd padding pixel after (bottom/right); `va
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd as _gcd
 
 
 class GeometryError(ValueError):
@@ -120,3 +121,12 @@ class IndexMap:
 
     def back(self, x: int) -> tuple[int, ...]:
         return self.reads[x] if 0 <= x < len(self.reads) else ()
+
+
+
+def gcd(a, b):
+    """math.gcd, also for the numpy arrays of sizes of a sweep (int64 or Python-int object arrays)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return _gcd(a, b)
+    import numpy as np
+    return np.frompyfunc(_gcd, 2, 1)(a, b).astype(np.result_type(a, b))

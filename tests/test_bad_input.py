@@ -46,7 +46,8 @@ def layer(entry: str) -> str:
     return f"{H}  - {entry}\n"
 
 
-BLOCK = "input: [3, 32, 32]\nblocks:\n  b:\n    params: [out]\n    layers:\n      - {type: conv, out: $out, kernel: 1}\n"
+BLOCK = ("input: [3, 32, 32]\nblocks:\n  b:\n    params: [out]\n    layers:\n"
+         "      - {type: conv, out: $out, kernel: 1}\n")
 """A spec with block `b` (one parameter `out`); its `layers:` key follows on line 7."""
 
 CASES = [

@@ -11,8 +11,8 @@ Every case must end in exit code 0 or 2, with no exception other than the CLI's 
 one valid JSON document (on success) or nothing (on error), one `FILE:LINE:COL: error:` message on stderr for an
 error, and within a second.
 
-Speed: the click command is built once (typer's CliRunner rebuilds it from the app on every call, 6 ms) and run
-with click's CliRunner on standard input, about 1 ms of overhead per case. Small specs get more cases than large
+Speed: the command is built once (typer's CliRunner rebuilds it from the app on every call, 6 ms: `_runner_command`
+hands it the one built here) and run on standard input, about 1 ms of overhead per case. Small specs get more cases than large
 ones; together over 5,000 cases per run. Profiles: "fuzz-ci" (derandomised, no example database) when the
 environment variable CI is set, else "fuzz-dev" (random). FUZZ_SCALE=10 multiplies the cases for a long local run.
 """
@@ -28,11 +28,11 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-import click
 import pytest
 import typer
 import yaml
-from click.testing import CliRunner
+import typer.testing
+from typer.testing import CliRunner
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -52,11 +52,17 @@ PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") else "fuzz-dev"
 
 COMMAND = typer.main.get_command(app)
 RUNNER = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _runner_command(monkeypatch):
+    """Let typer's runner reuse the command built once (typer itself is not under test here)."""
+    monkeypatch.setattr(typer.testing, "_get_command", lambda application: COMMAND)
 COMMANDS = [("cost", "--json"), ("rf", "--json"), ("validate", "--json"), ("rf", "--json", "--at", "0,0")]
 ERROR = re.compile(r"<stdin>:\d+:\d+: error: ")
 
-CASES = {"yaml": 0, "bytes": 0, "known-slow": 0}
-"""Cases run in this session, per level, and the known slow ones accepted (reported by the last test)."""
+CASES = {"yaml": 0, "bytes": 0}
+"""Cases run in this session, per level (reported by the last test)."""
 DONE: set[str] = set()
 """Parametrised tests that ran to the end (the 5,000-case check needs all of them)."""
 
@@ -64,41 +70,6 @@ BUDGET = 1.0
 """Seconds one case may take."""
 ALARM = 3
 """Seconds after which a case is interrupted (a hang fails the test with its spec instead of stalling the run)."""
-
-PER_INDEX = ("upsample", "conv_transpose", "adaptive_avgpool", "adaptive_maxpool")
-KNOWN_SLOW_EXTENT = 50_000
-
-
-def known_slow(data: bytes, command: tuple[str, ...]) -> bool:
-    """A reported limitation outside the code this fuzzer's author may change, accepted only when a case is slow.
-
-    The layers that are not sliding windows (upsample, conv_transpose, adaptive pooling with an irregular window)
-    list, per output index, the input positions it reads (layers/*.py), and the receptive-field analysis walks those
-    lists (analyzers/rf.py); adaptive pooling also sums its windows one by one for its cost (layers/pool.py). Time
-    and memory grow with the map extent: above about 10**5 positions per axis a case takes seconds, at 10**9 it
-    hangs. Likewise `rf --at` collects the input positions an index reads as a set, window tap by window tap
-    (analyzers/rf.py): after a global pool that is the whole map, and a kernel of 10**6 is 10**6 taps per position.
-    tests/regressions/test_regressions.py keeps the reproducers as strict xfails; when they are fixed, remove this
-    exemption with them.
-    """
-    at = "--at" in command
-    if not at and not any(name.encode() in data for name in PER_INDEX):
-        return False
-    try:
-        graph = cnncalc.load(data.decode("utf-8"), "fuzz.yaml")
-    except (cnncalc.SpecError, UnicodeDecodeError):
-        return False
-    if not at and not any(node.type in PER_INDEX for node in graph.layers):
-        return False
-    if any(max(shape[1:]) > KNOWN_SLOW_EXTENT for node in graph.nodes for shape in node.outputs if len(shape) == 3):
-        return True
-    if at:  # a window spanning more than that many positions (sliding windows only: they are cheap to ask)
-        for node in graph.layers:
-            axes = None if node.type in PER_INDEX else node.layer.rf_axes(node.input_shapes, node.output)
-            if axes and any(getattr(axis, "span", 0) > KNOWN_SLOW_EXTENT for axis in axes):
-                return True
-    return False
-
 
 class CaseTimeout(Exception):
     pass
@@ -133,7 +104,7 @@ def invoke(data: bytes, command: tuple[str, ...]):
     started = time.perf_counter()
     try:
         with address_space_guard():
-            result = RUNNER.invoke(COMMAND, [*command, "-"], input=data, catch_exceptions=True)
+            result = RUNNER.invoke(app, [*command, "-"], input=data, catch_exceptions=True)
     finally:
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -156,10 +127,6 @@ def run_case(data: bytes, command: tuple[str, ...]) -> None:
         result, elapsed = invoke(data, command)  # once more: a loaded machine, a garbage collection
     exc = result.exception
     out_of_memory = result.exit_code == 2 and "error: out of memory" in result.stderr
-    if (isinstance(exc, CaseTimeout) or elapsed >= BUDGET or out_of_memory) and known_slow(data, command):
-        CASES["known-slow"] += 1
-        note("accepted as known slow (see known_slow)")
-        return
     assert not out_of_memory, "more than 1 GB for one case: " + result.stderr
     if exc is not None and not isinstance(exc, SystemExit):
         raise exc  # a crash or a hang: hypothesis shrinks it and shows the spec
@@ -457,7 +424,6 @@ def test_byte_level_mutations(spec: Path):
 def test_cases_per_run():
     """Runs last (file order): the number of cases of this session, at least 5,000 when the whole file ran."""
     total = CASES["yaml"] + CASES["bytes"]
-    print(f"fuzz cases this run: {CASES['yaml']} YAML-level + {CASES['bytes']} byte-level = {total} "
-          f"({CASES['known-slow']} accepted as known slow)")
+    print(f"fuzz cases this run: {CASES['yaml']} YAML-level + {CASES['bytes']} byte-level = {total}")
     if len(DONE) == 2 * len(SPECS) and SCALE >= 1:
         assert total >= 5000

@@ -158,7 +158,7 @@ def test_blocks_nested_too_deep(tmp_path: Path):
 # --------------------------------------------------------------------------------------------- huge files
 
 @pytest.fixture(scope="module")
-def file_of_100_mb(tmp_path_factory) -> Path:
+def file_of_100_mb(tmp_path_factory):
     path = tmp_path_factory.mktemp("huge") / "huge.yaml"
     line = b"  - {type: relu}\n"
     block = b"input: [3, 8, 8]\nlayers:\n" + line * ((1 << 20) // len(line))
@@ -166,7 +166,8 @@ def file_of_100_mb(tmp_path_factory) -> Path:
         for _ in range(100):
             handle.write(block)
     assert path.stat().st_size >= 100_000_000
-    return path
+    yield path
+    path.unlink()  # pytest keeps the last three temporary directories: not 100 MB each
 
 
 def test_file_of_100_mb(tmp_path: Path, file_of_100_mb: Path):
@@ -238,7 +239,8 @@ def test_python_tags_are_never_constructed(tag: str, tmp_path: Path):
     value = tag.format(marker=marker)
     for text in (f"input: [3, 8, 8]\nlayers:\n  - {value}\n",
                  f"input: [3, 8, 8]\ndescription: {value}\nlayers: [relu]\n",
-                 f"input: [3, 8, 8]\nblocks:\n  b:\n    params:\n      - x: {value}\n    layers: [relu]\nlayers: [b]\n"):
+                 f"input: [3, 8, 8]\nblocks:\n  b:\n    params:\n      - x: {value}\n    layers: [relu]\n"
+                 "layers: [b]\n"):
         with pytest.raises(cnncalc.SpecError, match="is not allowed in a spec"):
             cnncalc.load(text, "tags.yaml")
         spec = tmp_path / "tags.yaml"

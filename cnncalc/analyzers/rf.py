@@ -121,7 +121,7 @@ def receptive_fields(graph: Graph) -> RFResult:
     fields: list[tuple[AxisField, AxisField] | None] = [(INPUT_FIELD, INPUT_FIELD)]
     diagnostics: list[dict] = []
     for node in graph.nodes[1:]:
-        axes = node.layer.rf_axes(node.input_shapes, node.output)
+        axes = _axes(node)
         sources = [fields[i] for i, _ in node.inputs]
         if axes is None or any(src is None for src in sources):
             fields.append(None)
@@ -190,7 +190,8 @@ def dependencies_at(graph: Graph, target: Node, index: tuple[int, int]) -> dict:
     for axis, key in ((0, "rows"), (1, "cols")):
         size = target.output[1 + axis] if len(target.output) == 3 else 1
         if not 0 <= index[axis] < size:
-            raise SpecError(f"--at {key[:-1]} {index[axis]} is outside layer {target.name!r} (0 .. {size - 1})")
+            raise SpecError(f"--at {key[:-1]} {index[axis]} is outside layer {target.name!r} (0 .. {size - 1})",
+                            target.entry.pos if target.entry else None)
         out[key] = _interval(graph, target, axis, index[axis])
         found = _positions(graph, target, axis, index[axis])
         out[key + "_clipped"] = [min(found), max(found)] if found else None
@@ -210,7 +211,7 @@ def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int] | None
             continue
         node = graph.nodes[n]
         lo, hi = spans.pop(n)
-        axes = node.layer.rf_axes(node.input_shapes, node.output)
+        axes = _axes(node)
         for k, (src, _) in enumerate(node.inputs):
             if axes is None:
                 new = (0, _in_size(node, k, axis) - 1)
@@ -227,20 +228,62 @@ def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int] | None
     return list(spans[0]) if 0 in spans else None
 
 
+MAX_TRACED = 5_000_000
+"""Most (position, tap) pairs `--at` visits to find the clipped bounds, so a hostile spec cannot hang it."""
+
+
 def _positions(graph: Graph, target: Node, axis: int, x: int) -> set[int]:
+    """The real input positions output `x` of `target` reads: sets of positions propagated backwards, so that
+    padding and the holes of strides and dilations are exact."""
     reached: dict[int, set[int]] = {target.index: {x}}
+    work = 0
     for n in range(target.index, 0, -1):
         if n not in reached:
             continue
         node = graph.nodes[n]
         xs = reached.pop(n)
-        axes = node.layer.rf_axes(node.input_shapes, node.output)
+        axes = _axes(node)
         for k, (src, _) in enumerate(node.inputs):
             size = _in_size(node, k, axis)
+            work += size if axes is None else len(xs) * min(size, _reach(axes[axis]))
+            if work > MAX_TRACED:
+                raise SpecError(f"--at: tracing this index visits more than {MAX_TRACED:,} positions (at layer "
+                                f"{node.name!r}); the unclipped bounds are in the receptive-field table",
+                                node.entry.pos if node.entry else None,
+                                hint="ask a smaller layer with --layer, or leave out --at")
             if axes is None:
                 found = set(range(size)) if xs else set()
             else:
                 w = axes[axis]
-                found = {y for x_ in xs for y in w.back(x_) if 0 <= y < size}
+                found = {y for x_ in xs for y in _inside(w.back(x_), size)}
             reached.setdefault(src, set()).update(found)
     return reached.get(0, set())
+
+
+def _reach(rule) -> int:
+    """Most input positions one output index of `rule` reads."""
+    return rule.kernel if rule.affine else max((len(r) for r in rule.reads), default=0)
+
+
+def _inside(positions, size: int):
+    """The positions within 0 .. size-1, without visiting the others (a window may have a million taps)."""
+    if isinstance(positions, range):
+        start, step = positions.start, positions.step
+        first = max(0, (step - 1 - start) // step)  # ceil(-start / step) when the window starts in the padding
+        last = (size - 1 - start) // step + 1 if start <= size - 1 else 0
+        return positions[first:max(first, last)]
+    return [y for y in positions if 0 <= y < size]
+
+
+MAX_INDEXED = 100_000
+"""Largest map, along one axis, after a layer that is not a sliding window: such layers are traced per position."""
+
+
+def _axes(node: Node):
+    """The layer's per-axis rules, refusing per-position rules on maps too large to trace."""
+    if getattr(node.layer, "indexed_rf", False) and len(node.output) == 3 and max(node.output[1:]) > MAX_INDEXED:
+        raise SpecError(f"layer {node.name!r}: the receptive field through {node.type} is traced position by "
+                        f"position, and its output has {max(node.output[1:]):,} positions along an axis "
+                        f"(the limit is {MAX_INDEXED:,})", node.entry.pos if node.entry else None,
+                        hint="receptive fields of sliding-window layers have no such limit")
+    return node.layer.rf_axes(node.input_shapes, node.output)

@@ -94,6 +94,7 @@ class Linear(Layer):
 @register
 @dataclass(frozen=True, slots=True)
 class ConvTranspose(Layer):
+    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     type_name = "conv_transpose"
     summary = "transposed 2-D convolution (fractionally strided), optionally followed by an activation"
     counting = ("every input element times every tap: C_in*H_in*W_in*(C_out/groups)*kh*kw mults, each added into "

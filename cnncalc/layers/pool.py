@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..geometry import GeometryError, Padding, Window, window
+from ..geometry import GeometryError, Padding, Window, gcd, window
 from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, register, spatial
 
 
@@ -108,6 +108,7 @@ def _adaptive_axis(size: int, out: int):
 
 @dataclass(frozen=True, slots=True)
 class _AdaptivePool(Layer):
+    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     output_size: tuple[int, int] = attr(PAIR, doc="output height and width")
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
@@ -118,9 +119,9 @@ class _AdaptivePool(Layer):
         """Sum of window heights over output rows, and of widths over output columns."""
         c, h, w = shape
         oh, ow = self.output_size
-        # len(range(floor(i*n/o), ceil((i+1)*n/o))) summed, as arithmetic: also over a sweep's arrays of sizes.
-        return (sum(-(-(i + 1) * h // oh) - i * h // oh for i in range(oh)),
-                sum(-(-(i + 1) * w // ow) - i * w // ow for i in range(ow)))
+        # Summing ceil((i+1)*n/o) - floor(i*n/o) over the o windows gives n + o - gcd(n, o) (the ceilings exceed the
+        # floors except where o divides i*n, at gcd(n, o) of the indices), in O(1), also over a sweep's arrays.
+        return h + oh - gcd(h, oh), w + ow - gcd(w, ow)
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
         c, h, w = inputs[0]

@@ -35,6 +35,7 @@ class Pad(Layer):
 @register
 @dataclass(frozen=True, slots=True)
 class Upsample(Layer):
+    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     type_name = "upsample"
     summary = "nearest or bilinear upsampling by `scale` or to `size` (PyTorch's index rules)"
     counting = "nearest: nothing; bilinear: 4 mults and 3 adds per output element (a weighted sum of 4 values)"
