@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -27,10 +26,6 @@ MaxLayersOpt = Annotated[int, typer.Option("--max-layers", help="refuse specs ex
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", help="refuse larger spec files")]
 
 DEFAULT = Limits()
-
-
-class Fatal(Exception):
-    """A message for stderr and exit code 2."""
 
 
 def _read(spec: str, limits: Limits) -> tuple[str, str]:

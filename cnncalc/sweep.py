@@ -42,7 +42,7 @@ from typing import Any, Iterator, Sequence
 from .errors import SpecError
 from .geometry import any_below
 from .graph import Graph, Node, build_graph
-from .layers import LayerError, numel
+from .layers import LayerError
 from .source import Limits
 from .spec import read_spec
 

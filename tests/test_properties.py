@@ -8,7 +8,6 @@ random with 100; CNNCALC_PROPERTY_EXAMPLES=N overrides the number.
 import os
 import sys
 
-import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 

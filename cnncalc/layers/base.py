@@ -21,7 +21,7 @@ from typing import Any, Callable, ClassVar, Sequence
 
 from ..errors import Position, SpecError
 from ..geometry import Padding, Window
-from ..source import Map, Scalar, Seq, Value, YAML11_BOOLEANS
+from ..source import Scalar, Seq, Value, YAML11_BOOLEANS
 
 Shape = tuple[int, ...]
 """(C, H, W) for feature maps, (F,) for flat vectors."""
