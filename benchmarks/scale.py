@@ -30,12 +30,12 @@ import os
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, cnncalc_command  # noqa: E402
 BUDGET_RATIO = 2.0
 BUDGET_BYTES = 1 << 30
 
@@ -126,13 +126,6 @@ def resnet_spec(blocks: int, repeat: bool) -> str:
         stage += 1
     out.append(_TAIL)
     return "".join(out)
-
-
-def cnncalc_command() -> list[str]:
-    script = Path(sysconfig.get_path("scripts")) / "cnncalc"
-    if script.is_file() and script.read_bytes()[:2] == b"#!":
-        return [str(script)]
-    return [sys.executable, "-m", "cnncalc"]
 
 
 def run(cmd: list[str]) -> tuple[float, int]:

@@ -18,32 +18,14 @@ shell start to every run), or `python -m cnncalc` when there is none.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import sysconfig
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import child_env, cnncalc_command, timed  # noqa: E402
+
 BUDGET = {"cost --json": 6.0, "cost (table)": 10.0, "--help": 6.0}
-
-
-def cnncalc_command() -> list[str]:
-    script = Path(sysconfig.get_path("scripts")) / "cnncalc"
-    if script.is_file():
-        with open(script, "rb") as handle:
-            if handle.read(2) == b"#!":
-                return [str(script)]
-    return [sys.executable, "-m", "cnncalc"]
-
-
-def run(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -53,12 +35,7 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="no bytecode cache for the children")
     args = parser.parse_args()
 
-    env = dict(os.environ)
-    cache = None
-    if not args.cold:
-        cache = tempfile.TemporaryDirectory(prefix="cnncalc-pyc-")
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = cache.name
+    env, cache = child_env(args.cold)
     cli = cnncalc_command()
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
@@ -67,13 +44,13 @@ def main() -> int:
         "--help": cli + ["--help"],
     }
     for cmd in commands.values():  # warm the page cache and the bytecode cache; check that every command works
-        run(cmd, env)
+        timed(cmd, env)
     times: dict[str, list[float]] = {name: [] for name in commands}
     ratios: dict[str, list[float]] = {name: [] for name in commands if name != "python -c pass"}
     names = list(commands)
     for r in range(args.rounds):
         order = names[r % len(names):] + names[: r % len(names)]
-        this = {name: run(commands[name], env) for name in order}
+        this = {name: timed(commands[name], env) for name in order}
         for name, t in this.items():
             times[name].append(t)
         for name in ratios:

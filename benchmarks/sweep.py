@@ -17,27 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import cnncalc_command  # noqa: E402
+from _common import ROOT, child_env, cnncalc_command, timed  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 3.0
 DEFAULT_RUNS = [("specs/zoo/resnet50.yaml", "cost"), ("specs/zoo/resnet50.yaml", "rf"),
                 ("specs/zoo/googlenet.yaml", "cost"), ("specs/zoo/googlenet.yaml", "rf"),
                 ("specs/zoo/slim_inception_v3.yaml", "cost"), ("specs/zoo/slim_inception_v3.yaml", "rf"),
                 ("specs/zoo/unet_small.yaml", "cost")]
-
-
-def run(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -48,12 +38,7 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="no bytecode cache for the children")
     args = parser.parse_args()
 
-    env = dict(os.environ)
-    cache = None
-    if not args.cold:
-        cache = tempfile.TemporaryDirectory(prefix="cnncalc-pyc-")
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = cache.name
+    env, cache = child_env(args.cold)
     cli = cnncalc_command()
     sys.path.insert(0, str(ROOT))
     from cnncalc.sweep import parse_sizes
@@ -66,13 +51,13 @@ def main() -> int:
     for spec, command in runs:
         single = cli + [command, spec, "--json"]
         sweep = single + ["--input", args.sizes]
-        run(single, env), run(sweep, env)  # warm-up; fails loudly if a command does
+        timed(single, env), timed(sweep, env)  # warm-up; fails loudly if a command does
         times: dict[str, list[float]] = {"single": [], "sweep": []}
         ratios = []
         for r in range(args.rounds):
             order = (("single", single), ("sweep", sweep)) if r % 2 == 0 else (("sweep", sweep),
                                                                                 ("single", single))
-            this = {name: run(cmd, env) for name, cmd in order}
+            this = {name: timed(cmd, env) for name, cmd in order}
             for name, t in this.items():
                 times[name].append(t)
             ratios.append(this["sweep"] / this["single"])
