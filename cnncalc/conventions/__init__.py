@@ -22,6 +22,8 @@ class Rule:
 
     doc: str
     count: Callable[[Node], int]
+    depends_on_call: Callable[[Node], bool] | None = None
+    """Whether the count of this node changes with how PyTorch calls the layer (the spec's `call:`)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ CONVENTION = Convention(
         "batchnorm": per_input(2, "2 per element (eval mode; 5 in training)"),
         "adaptive_avgpool": per_input(1, "1 per input element, whatever the output size"),
         "global_avgpool": Rule("1 per input element (adaptive_avg_pool2d); 0 with call: method (x.mean)",
-                               _global_avg),
+                               _global_avg, lambda node: True),
         "upsample": Rule("nearest: 1 per output element; bilinear: 4", _upsample),
         **{t: zero(_UNSUPPORTED) for t in ("maxpool", "avgpool", "adaptive_maxpool", "global_maxpool", "add", "mul",
                                            "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish",

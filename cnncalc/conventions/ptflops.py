@@ -33,7 +33,17 @@ def _weighted(node) -> int:
 def _activation(name: str) -> Rule:
     module, functional = _ACTIVATION[name]
     return Rule(f"{module} per element as a module, {functional} as F.{name}",
-                lambda node: _activation_count(name, call(node), numel(node.output)))
+                lambda node: _activation_count(name, call(node), numel(node.output)),
+                (lambda node: True) if module != functional else None)
+
+
+def _fused_activation_depends_on_call(node) -> bool:
+    name = node.layer.activation
+    return name != "none" and _ACTIVATION[name][0] != _ACTIVATION[name][1]
+
+
+def _always(node) -> bool:
+    return True
 
 
 def _pool(node) -> int:
@@ -57,21 +67,23 @@ def _elementwise(node) -> int:
 CONVENTION = Convention(
     "ptflops", "ptflops get_model_complexity_info(..., backend='pytorch') MACs (count_functional=True)",
     {
-        "conv": Rule("out elements * (C_in/groups)*kh*kw + out elements if bias (+ activation)", _weighted),
+        "conv": Rule("out elements * (C_in/groups)*kh*kw + out elements if bias (+ activation)", _weighted,
+                     _fused_activation_depends_on_call),
         "conv_transpose": Rule("in elements * (C_out/groups)*kh*kw + out elements if bias (+ activation)",
-                               _weighted),
-        "linear": Rule("in features * out features + out features if bias (+ activation)", _weighted),
+                               _weighted, _fused_activation_depends_on_call),
+        "linear": Rule("in features * out features + out features if bias (+ activation)", _weighted,
+                       _fused_activation_depends_on_call),
         "batchnorm": Rule("2 per element", lambda node: 2 * numel(node.output)),
         **{name: _activation(name) for name in _ACTIVATION},
-        **{t: Rule("2 per input element as a module (hook + patched F.*), 1 as F.*, 0 as x.mean", _pool)
+        **{t: Rule("2 per input element as a module (hook + patched F.*), 1 as F.*, 0 as x.mean", _pool, _always)
            for t in ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",
                      "global_maxpool")},
-        "upsample": Rule("2 per output element as nn.Upsample, 1 as F.interpolate", _upsample),
+        "upsample": Rule("2 per output element as nn.Upsample, 1 as F.interpolate", _upsample, _always),
         "lrn": Rule("3 per element + (C+size-1)*H*W (patched mul, add and avg_pool3d inside)", _lrn),
         "add": Rule("0 as `+` (call: operator, the default); 1 per element per extra input as torch.add",
-                    _elementwise),
+                    _elementwise, _always),
         "mul": Rule("0 as `*` (call: operator, the default); 1 per element per extra input as torch.mul",
-                    _elementwise),
+                    _elementwise, _always),
         **{t: zero("not counted") for t in ("concat", "split", "channel_shuffle", "flatten", "dropout", "identity",
                                             "pad")},
     })

@@ -46,25 +46,40 @@ def _metrics(convention: str) -> list[Metric]:
 
 
 def _convention_diagnostics(graph: Graph, convention: str) -> list[dict]:
+    """Why a tool's figure differs: layer types it has no rule for, counts as 0, or counts by how PyTorch calls
+    them (where the spec gives no `call:`, the default form is assumed)."""
     preset = conventions.get(convention)
     if preset is None:
         return []
     diagnostics = []
-    by_type: dict[str, list[str]] = {}
+    by_type: dict[str, list[Node]] = {}
     for node in graph.layers:
-        by_type.setdefault(node.type, []).append(node.name)
-    for type_name, names in by_type.items():
+        by_type.setdefault(node.type, []).append(node)
+    for type_name, nodes in by_type.items():
+        names = [n.name for n in nodes]
         rule = preset.rules.get(type_name)
         if rule is None:
             diagnostics.append({"severity": "error", "code": "convention-unsupported",
                                 "message": f"{preset.name} has no known rule for {type_name}; counted as 0, so the "
                                            "total is a lower bound", "layers": names})
-        elif rule.doc.startswith("0") or rule.doc.startswith("not counted"):
+            continue
+        if rule.depends_on_call is not None:
+            assumed = [n.name for n in nodes if rule.depends_on_call(n) and (n.entry is None or n.entry.call is None)]
+            if assumed:
+                diagnostics.append({
+                    "severity": "info", "code": "convention-call-assumed",
+                    "message": f"{preset.name} counts {type_name} by how PyTorch calls it ({rule.doc}); "
+                               f"{_layers(assumed)} without `call:` counted in the default form; mark "
+                               "`call: functional` (or method, operator) where the model differs", "layers": assumed})
+        if rule.doc.startswith(("0", "not counted")):
             diagnostics.append({"severity": "info", "code": "convention-not-counted",
-                                "message": f"{preset.name} counts {type_name} as 0 ({rule.doc}): "
-                                           f"{len(names)} layer{'s' if len(names) > 1 else ''}",
+                                "message": f"{preset.name} counts {type_name} as 0 ({rule.doc}): {_layers(names)}",
                                 "layers": names})
     return diagnostics
+
+
+def _layers(names: list[str]) -> str:
+    return f"{len(names)} layer{'s' if len(names) > 1 else ''}"
 
 
 def cost_report(graph: Graph, convention: str = conventions.DEFAULT) -> dict:
