@@ -93,3 +93,10 @@ def test_problem1_mlp_parameters():
     totals = cnncalc.cost_report(_graph("mlp.yaml"))["totals"]
     assert totals["params"] == (784 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10)
     assert totals["activations"] == 128 + 64 + 10
+
+
+def test_problem4_activation_memory():
+    # outputs: 64x32x32 twice, 64x16x16, 64x16x16 twice, 64x8x8
+    totals = cnncalc.cost_report(_graph("hw5.yaml"))["totals"]
+    assert totals["activation_elements"] == 2 * 64 * 32 * 32 + 3 * 64 * 16 * 16 + 64 * 8 * 8
+    assert totals["peak_activation_elements"] == 64 * 32 * 32

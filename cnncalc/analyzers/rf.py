@@ -83,9 +83,8 @@ class AxisField:
 
     def to_json(self, count: int) -> dict:
         jump = self.jump(count)
-        first = next((self.lower(i) for i in range(count) if self.lower(i) is not None), 0)
-        out = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump),
-               "padding": -self.lower(0) if self.lower(0) is not None else -first,
+        first = next((self.lower(i) for i in range(count) if self.lower(i) is not None), 0)  # lower(0) for lines
+        out = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump), "padding": -first,
                "aligned": self.aligned, "bounds": self.bounds()}
         if self.lines is not None and not self.single:
             out["lower"] = [[s, lo] for s, lo, _ in self.lines]

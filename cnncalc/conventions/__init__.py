@@ -52,10 +52,6 @@ def per_input(factor: int, doc: str | None = None) -> Rule:
     return Rule(doc or f"{factor} per input element", lambda node: factor * numel(node.input_shapes[0]))
 
 
-def per_output(factor: int, doc: str | None = None) -> Rule:
-    return Rule(doc or f"{factor} per output element", lambda node: factor * numel(node.output))
-
-
 def macs(doc: str = "MACs: the layer's multiplications") -> Rule:
     return Rule(doc, lambda node: node.layer.ops(node.input_shapes, node.output).macs)
 

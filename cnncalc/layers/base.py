@@ -189,7 +189,6 @@ def read_sizes(value: Value, name: str) -> tuple[int, ...]:
 
 
 INT = Kind("int >= 1", read_int)
-NONNEG = Kind("int >= 0", lambda v, n: read_int(v, n, 0))
 PAIR = Kind("int or [h, w]", read_pair)
 NONNEG_PAIR = Kind("int or [h, w], >= 0", lambda v, n: read_pair(v, n, 0))
 PADDING = Kind("int, [h, w], [top, bottom, left, right], same or valid", read_padding)
@@ -209,9 +208,10 @@ def choice(*options: str) -> Kind:
     return Kind(" | ".join(options), parse)
 
 
-def attr(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
-    """A layer field read from the YAML attribute of the same name."""
-    return dataclasses.field(default=default, metadata={"kind": kind, "doc": doc})
+def attr(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "", shown: str | None = None) -> Any:
+    """A layer field read from the YAML attribute of the same name; `shown` is how `cnncalc layers` writes a
+    default that is not a plain value (None: "optional")."""
+    return dataclasses.field(default=default, metadata={"kind": kind, "doc": doc, "shown": shown})
 
 
 # ------------------------------------------------------------------------------------------------------- the layer

@@ -12,7 +12,7 @@ from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, regi
 @dataclass(frozen=True, slots=True)
 class _Pool(Layer):
     kernel: tuple[int, int] = attr(PAIR, doc="window size")
-    stride: tuple[int, int] | None = attr(PAIR, None, "stride (default: the kernel)")
+    stride: tuple[int, int] | None = attr(PAIR, None, "stride (default: the kernel)", shown="kernel")
     padding: Padding = attr(PADDING, Padding(), "padding (ignored by max, counted in the window by avg)")
     ceil_mode: bool = attr(BOOL, False, "round the output size up, as PyTorch's ceil_mode")
 
@@ -115,13 +115,14 @@ class _AdaptivePool(Layer):
         c, h, w = spatial(inputs[0], self.type_name)
         return (c, *self.output_size)
 
-    def window_sums(self, shape: Shape) -> tuple[int, int]:
-        """Sum of window heights over output rows, and of widths over output columns."""
+    def reads_and_outputs(self, shape: Shape, output: Shape) -> tuple[int, int]:
+        """(input values read over all windows, output values): a window of n values costs n-1 operations."""
         c, h, w = shape
         oh, ow = self.output_size
         # Summing ceil((i+1)*n/o) - floor(i*n/o) over the o windows gives n + o - gcd(n, o) (the ceilings exceed the
         # floors except where o divides i*n, at gcd(n, o) of the indices), in O(1), also over a sweep's arrays.
-        return h + oh - gcd(h, oh), w + ow - gcd(w, ow)
+        rows, cols = h + oh - gcd(h, oh), w + ow - gcd(w, ow)
+        return c * rows * cols, c * output[1] * output[2]
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
         c, h, w = inputs[0]
@@ -138,10 +139,8 @@ class AdaptiveAvgPool(_AdaptivePool):
     counting = "per output element: window size - 1 adds and 1 mult (windows may differ in size)"
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
-        c = inputs[0][0]
-        rows, cols = self.window_sums(inputs[0])
-        n = c * output[1] * output[2]
-        return Ops(adds=c * rows * cols - n, mults=n)
+        reads, outputs = self.reads_and_outputs(inputs[0], output)
+        return Ops(adds=reads - outputs, mults=outputs)
 
 
 @register
@@ -152,6 +151,5 @@ class AdaptiveMaxPool(_AdaptivePool):
     counting = "per output element: window size - 1 comparisons"
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
-        c = inputs[0][0]
-        rows, cols = self.window_sums(inputs[0])
-        return Ops(comparisons=c * rows * cols - c * output[1] * output[2])
+        reads, outputs = self.reads_and_outputs(inputs[0], output)
+        return Ops(comparisons=reads - outputs)

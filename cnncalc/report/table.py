@@ -133,7 +133,7 @@ def layers_table(convention: str = "cnncalc") -> Table:
     for name, cls in sorted(REGISTRY.items()):
         attrs = []
         for f in fields_of(cls):
-            default = "" if f.default is dataclasses.MISSING else f" = {_default(f.default)}"
+            default = "" if f.default is dataclasses.MISSING else f" = {f.metadata['shown'] or _default(f.default)}"
             attrs.append(f"{f.name}{default}")
         rule = cls.counting if preset is None else (
             preset.rules[name].doc if name in preset.rules else "unsupported: reported as a diagnostic")
@@ -147,7 +147,7 @@ def _default(value: object) -> str:
     if hasattr(value, "describe"):
         return value.describe()  # type: ignore[union-attr]
     if value is None:
-        return "-"
+        return "optional"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
