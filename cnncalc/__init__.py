@@ -1,14 +1,26 @@
 """cnncalc: exact receptive fields, parameters and operation counts of CNNs written as YAML layer specs.
 
-    graph = cnncalc.load(text, "net.yaml")
-    cnncalc.cost_report(graph)     # the `cnncalc cost --json` document
-    cnncalc.rf_report(graph, at=(0, 0))
+The Python API (cnncalc/api.py), the one the command line is built on:
+
+    net = cnncalc.read("net.yaml")             # or cnncalc.parse(text, "net.yaml"), cnncalc.from_dict({...})
+    net.cost().to_json()                       # the `cnncalc cost --json` document
+    net.rf(at=(0, 0)).at                       # the bounds of output index (0, 0) of the last layer
+    net.cost_sweep("224,320").rows()           # one flat dict per input size
+    cnncalc.compare([net, other])
+
+Lower level: `cnncalc.load(text, "net.yaml")` gives the layer graph, `cnncalc.cost_report(graph)` and
+`cnncalc.rf_report(graph, at=(0, 0))` its documents. Every error is a SpecError (`str(err)` is the message,
+`err.format()` the command line's `FILE:LINE:COL: error: ...` text).
 """
 
+from .api import (CompareReport, CostReport, GroupReport, Network, Report, RfReport, ShapesReport, SweepReport,
+                  compare, from_dict, limits, parse, read)
 from .errors import Position, SpecError
 from .graph import Graph, Node, load
 from .report import cost_report, rf_report
 from .source import Limits
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "Limits", "Node", "Position", "SpecError", "cost_report", "load", "rf_report", "__version__"]
+__all__ = ["CompareReport", "CostReport", "Graph", "GroupReport", "Limits", "Network", "Node", "Position", "Report",
+           "RfReport", "ShapesReport", "SpecError", "SweepReport", "compare", "cost_report", "from_dict", "limits",
+           "load", "parse", "read", "rf_report", "__version__"]

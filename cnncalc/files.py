@@ -1,13 +1,23 @@
 """Reading spec files and writing reports: the file-level plumbing the CLI and the Python API share.
 
 `read_spec_source` returns a spec's text and display name, or a SpecError at line 1, column 1 for a missing,
-unreadable, huge or non-UTF-8 file (the column of the first bad byte for the latter). `write_atomic` replaces a
-file so that a reader sees either its old content or the complete new one.
+unreadable, huge or non-UTF-8 file (the column of the first bad byte for the latter), or for standard input
+closed by the caller (`<&-`). `write_atomic` replaces a file so that a reader sees either its old content or the
+complete new one: through a symbolic link it replaces the link's target (the link stays), the temporary file is
+made in the target's own directory (so the final rename never crosses file systems), and anything that is not a
+regular file (a FIFO, a device, a socket, a directory) is refused, by `check_output` before any work is done.
+
+Standard output, for the command line: `prepare_standard_streams` gives a closed stdout/stderr (`>&-`, `2>&-`)
+a descriptor so that writing to it fails loudly instead of printing nowhere, and lets a reader that goes away
+(`| head -1`) end the process quietly by SIGPIPE, as Unix tools do (exit status 141 in the shell).
+`write_stdout` writes and flushes a report, turning a failed write (a full disk, a closed descriptor) into an
+OutputError after `discard_stdout`, which keeps Python's own flush at exit from failing a second time.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -16,12 +26,23 @@ from .errors import Position, SpecError
 from .source import Limits
 
 
+class OutputError(SpecError):
+    """A report could not be written (standard output or `--output`): one message, exit code 2."""
+
+
 def read_spec_source(spec: str, limits: Limits = Limits()) -> tuple[str, str]:
     """(text, display name) of the spec, or SpecError for missing, unreadable, huge or non-UTF-8 files."""
     # File-level problems are reported at line 1, column 1, so that every message reads FILE:LINE:COL.
     if spec == "-":
         name = "<stdin>"
-        data = read_at_most(sys.stdin.buffer, limits.max_bytes)
+        if sys.stdin is None:
+            raise SpecError("standard input is closed", Position(name, 1, 1),
+                            hint="pipe or redirect a spec into cnncalc, or name a spec file")
+        try:
+            data = read_at_most(sys.stdin.buffer, limits.max_bytes)
+        except (OSError, ValueError) as exc:  # a directory, a write-only or closed descriptor
+            raise SpecError(f"cannot read standard input ({getattr(exc, 'strerror', None) or exc})",
+                            Position(name, 1, 1)) from None
     else:
         name = spec
         top = Position(name, 1, 1)
@@ -72,24 +93,97 @@ def read_at_most(stream, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def write_atomic(text: str, output: Path) -> None:
-    """Replace `output` atomically (a reader sees the old or the complete new content)."""
-    if output.is_dir():
-        raise SpecError(f"--output {output} is a directory", hint="name a file")
+def check_output(output: Path) -> Path:
+    """The regular file that writing `output` replaces: `output` itself, or the end of its chain of symbolic
+    links (a dangling link names the file it creates). OutputError for a directory, a FIFO, a device or a socket,
+    and for a parent directory that does not exist."""
+    target = Path(os.path.realpath(output))
     try:
-        fd, tmp = tempfile.mkstemp(dir=output.resolve().parent, prefix=f".{output.name}.", suffix=".tmp")
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
     except OSError as exc:
-        raise SpecError(f"--output {output}: cannot write there ({exc.strerror})") from None
+        raise OutputError(f"--output {output}: cannot use it ({exc.strerror})") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        via = f" (a link to {target})" if target != Path(os.path.abspath(output)) else ""
+        raise OutputError(f"--output {output}{via} is {kind}, not a regular file",
+                          hint="name a regular file, or leave --output out and redirect standard output")
+    if not target.parent.is_dir():
+        raise OutputError(f"--output {output}: no directory {target.parent}", hint="create the directory first")
+    return target
+
+
+def write_atomic(text: str, output: Path) -> None:
+    """Replace the regular file `output` (or the target of the link `output`) atomically: a reader sees the old
+    or the complete new content, and a link stays a link. OutputError when that cannot be done."""
+    target = check_output(output)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"--output {output}: cannot write there ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode(output))  # mkstemp makes 0600; keep FILE's mode, or the umask's default
-        os.replace(tmp, output)
+        os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; keep FILE's mode, or the umask's default
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"--output {output}: cannot write it ({exc.strerror or exc})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_stdout(text: str) -> None:
+    """Write `text` to standard output and flush it; OutputError when that fails (a broken pipe never gets here
+    after `prepare_standard_streams`: SIGPIPE ends the process first)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        discard_stdout()
+        raise OutputError(f"cannot write to standard output ({exc.strerror or exc})") from None
+
+
+def discard_stdout() -> None:
+    """Point descriptor 1 at the null device: what is still buffered for standard output goes nowhere, and the
+    flush at exit cannot fail (and print "Exception ignored") a second time."""
+    try:
+        _fill(1, os.O_WRONLY)
+    except OSError:  # pragma: no cover - no /dev/null
+        pass
+
+
+def prepare_standard_streams() -> None:
+    """For a command-line run: SIGPIPE ends the process quietly when the reader goes away (POSIX), and a standard
+    output or error closed by the caller gets a descriptor: stdout one whose writes fail (EBADF, reported as a
+    write error), stderr the null device (messages are dropped, the exit code remains)."""
+    import signal
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for fd, flags, name in ((1, os.O_RDONLY, "stdout"), (2, os.O_WRONLY, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            _fill(fd, flags)
+        except OSError:  # pragma: no cover
+            continue
+        setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))
+
+
+def _fill(fd: int, flags: int) -> None:
+    null = os.open(os.devnull, flags)
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
 
 
 def _file_mode(path: Path) -> int:

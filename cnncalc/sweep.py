@@ -43,6 +43,7 @@ from .errors import SpecError
 from .geometry import any_below
 from .graph import Graph, Node, build_graph
 from .layers import LayerError
+from .layers.base import MAX_INT
 from .source import Limits
 from .spec import read_spec
 
@@ -57,17 +58,22 @@ _INT64_TOTAL = 1 << 60
 """int64 is used when every value at the largest input stays below 2**52 (intermediate results of a layer's rule
 are at most a small multiple of its values) and their sum below 2**60."""
 
-_ITEM = re.compile(r"\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?\Z")
-_RANGE = re.compile(r"\s*(\d+)\s*:\s*(\d+)\s*(?::\s*(\d+)\s*)?\Z")
+_ITEM = re.compile(r"\s*([0-9]+)\s*(?:[xX]\s*([0-9]+)\s*)?\Z", re.ASCII)
+_RANGE = re.compile(r"\s*([0-9]+)\s*:\s*([0-9]+)\s*(?::\s*([0-9]+)\s*)?\Z", re.ASCII)
+"""ASCII digits only, as in a spec: Python's int() would also take `1_0` and other scripts' digits."""
 
 
 # ------------------------------------------------------------------------------------------------------ the sizes
 
 def parse_sizes(text: str, option: str = "--input") -> list[tuple[int, int]]:
     """(H, W) of every item of `224,320x480,32:1024:32`: N is N x N, HxW is H x W, START:STOP[:STEP] is every
-    START + k*STEP up to STOP (STOP included when it is reached; STEP defaults to 1), square."""
+    START + k*STEP up to STOP (STOP included when it is reached; STEP defaults to 1), square. Numbers are ASCII
+    decimal digits up to the spec's own limit, 2**63-1."""
     sizes: list[tuple[int, int]] = []
     for item in text.split(","):
+        for digits in re.findall(r"[0-9]+", item, re.ASCII):
+            if len(digits.lstrip("0")) > 19 or int(digits) > MAX_INT:  # never int() of thousands of digits
+                raise SpecError(f"{option}: {_clip(digits)} is too large; the most is 2**63-1 ({MAX_INT:,})")
         if not item.strip():
             raise SpecError(f"{option}: empty item in {text!r}", hint="write e.g. 224,320 or 32:1024:32 or 224x320")
         ranged = _RANGE.match(item)
@@ -92,6 +98,10 @@ def parse_sizes(text: str, option: str = "--input") -> list[tuple[int, int]]:
         if len(sizes) > MAX_SIZES:
             raise SpecError(f"{option}: more than {MAX_SIZES:,} input sizes")
     return sizes
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-4:]} ({len(text)} digits)"
 
 
 def load_for_sweep(text: str, filename: str, sizes: Sequence[tuple[int, int]],

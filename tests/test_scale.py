@@ -75,13 +75,12 @@ _DEEP = """
 import gc, sys
 gc.disable()
 import cnncalc
-from cnncalc.cli import _json
 text = sys.stdin.read()
 sys.setrecursionlimit(150)
-graph = cnncalc.load(text, "chain.yaml")
-cost = _json(cnncalc.cost_report(graph))
-rf = _json(cnncalc.rf_report(graph, at=(0, 0)))
-print(len(graph.layers), len(cost) > 0, len(rf) > 0)
+network = cnncalc.parse(text, "chain.yaml")
+cost = network.cost().json_text()
+rf = network.rf(at=(0, 0)).json_text()
+print(len(network.graph.layers), len(cost) > 0, len(rf) > 0)
 """
 
 

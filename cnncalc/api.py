@@ -1,0 +1,371 @@
+"""The Python API, the one the command line is built on.
+
+    import cnncalc
+    net = cnncalc.read("specs/zoo/resnet50.yaml")       # or cnncalc.parse(text, "net.yaml"), cnncalc.from_dict({...})
+    cost = net.cost()                                    # `cnncalc cost SPEC`; also convention=, group_by=
+    cost.totals["macs"]                                  # 4089184256
+    cost.to_json()                                       # exactly the document `cnncalc cost SPEC --json` prints
+    net.rf(at=(0, 0)).to_json()["at"]                    # `cnncalc rf SPEC --at 0,0`
+    net.cost_sweep([224, 320, (224, 448)]).rows()       # `cnncalc cost SPEC --input 224,320,224x448`
+    cnncalc.compare([net, cnncalc.read("specs/zoo/vgg16.yaml")])
+
+A `Network` holds a spec's text and the name its errors carry; it is analysed on demand (its graph is built once,
+on first use, at the spec's own input size; a sweep rebuilds the shapes at every size). Every analysis returns a
+frozen result whose `to_json()` is the command line's `--json` document, whose `rows()` are flat dicts (one per
+layer, group, size or spec; see `Report.rows`) and whose `renderables()` are what the command line prints.
+
+Every error is a SpecError whose `format()` is the command line's message, `FILE:LINE:COL: error: WHAT; hint:
+HOW`: an error raised after the spec was read that has no position of its own (an unknown `layer`, a bad `at`, a
+sweep with no valid size, running out of memory) is placed at line 1, column 1 of that spec.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Iterator, Sequence, Union
+
+from .errors import Position, SpecError
+from .graph import Graph, load
+from .source import Limits
+
+Sizes = Union[str, Sequence[Union[int, "tuple[int, int]"]]]
+"""Input sizes of a sweep: `"224,320x480,32:1024:32"` (as `--input` takes them), or N and (H, W) items."""
+
+
+def limits(max_layers: int = Limits.max_layers, max_bytes: int = Limits.max_bytes) -> Limits:
+    """The limits `--max-layers` and `--max-bytes` set (the YAML node limit grows with the byte limit)."""
+    for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes)):
+        if type(value) is not int or value < 1:
+            raise SpecError(f"{flag} must be at least 1, got {value}")
+    return Limits(max_bytes=max_bytes, max_layers=max_layers, max_nodes=max(Limits.max_nodes, max_bytes // 2))
+
+
+def read(path: str | os.PathLike[str], limits: Limits = Limits()) -> Network:
+    """The spec in file `path` (`-`: standard input), as the command line reads it: SpecError at FILE:1:1 for a
+    missing, unreadable, huge or non-UTF-8 file."""
+    from .files import read_spec_source
+    text, name = read_spec_source(os.fspath(path), limits)
+    return Network(text, name, limits)
+
+
+def parse(text: str, name: str = "<string>", limits: Limits = Limits()) -> Network:
+    """The spec written in `text`; `name` is the file its errors name."""
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
+        raise SpecError(f"the spec is more than the limit of {limits.max_bytes:,} bytes", Position(name, 1, 1),
+                        hint="raise the limit with max_bytes")
+    return Network(text[1:] if text.startswith("\ufeff") else text, name, limits)
+
+
+def from_dict(doc: dict, name: str = "<dict>", limits: Limits = Limits()) -> Network:
+    """The spec given as plain data (the YAML document as dicts, lists, strings and numbers). It is written out as
+    YAML text and read like a file, so that its errors carry a line, a column and the offending line of that text
+    (shown after the message)."""
+    import yaml
+    if not isinstance(doc, dict):
+        raise SpecError(f"a spec is a mapping, got {type(doc).__name__}", Position(name, 1, 1))
+    try:
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1 << 16)
+    except yaml.YAMLError as exc:  # a value that is not plain data (a numpy number, an object)
+        raise SpecError(f"the spec holds a value YAML cannot write ({exc})", Position(name, 1, 1),
+                        hint="use dicts, lists, str, int, float, bool and None") from None
+    return parse(text, name, limits)
+
+
+def compare(networks: Sequence[Network], convention: str = "cnncalc") -> CompareReport:
+    """Totals of several specs side by side, with ratios to the first (`cnncalc compare`)."""
+    from .report import compare_report
+    if len(networks) < 2:
+        raise SpecError("compare needs at least two specs")
+    docs = [network.cost(convention).document for network in networks]
+    with _placed(networks[0].name):
+        return CompareReport(compare_report(docs), networks[0].name)
+
+
+def parse_index(text: str) -> tuple[int, int]:
+    """`I` or `I,J` (as `--at` takes it) -> (I, J), I for both when J is left out; decimal ASCII digits only, as
+    in a spec (Python's int() would also take `1_0` and other scripts' digits)."""
+    parts = text.split(",")
+    numbers = [_decimal(part.strip()) for part in parts]
+    if len(parts) not in (1, 2) or None in numbers:
+        raise SpecError(f"--at takes I or I,J (output row and column, decimal digits), got {_clip(text)!r}")
+    return (numbers[0], numbers[-1])  # type: ignore[return-value]
+
+
+def _decimal(text: str) -> int | None:
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        return None
+    return int(text)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+@contextmanager
+def _placed(file: str, document: dict | None = None) -> Iterator[None]:
+    """Errors raised while analysing or printing the spec `file` carry that file: a SpecError without a position
+    is placed at line 1, column 1, and so is running out of memory. With `document` (printing a report), the one
+    ValueError Python raises when formatting plain ints, lists, dicts and strings (an int of more digits than
+    `sys.get_int_max_str_digits()`) becomes a SpecError, after checking that the document holds such a number."""
+    top = Position(file, 1, 1)
+    try:
+        yield
+    except SpecError as exc:
+        if exc.position is None:
+            exc.position = top
+        raise
+    except MemoryError:
+        raise SpecError("out of memory", top, hint="lower --max-bytes or --max-layers") from None
+    except ValueError:
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+        if document is None or not limit or not _holds_int_above(document, 10 ** limit):
+            raise
+        raise SpecError(f"the report holds a number of more than {limit:,} digits", top,
+                        hint="receptive-field jumps grow as the product of the strides, so a long chain of "
+                             "strided layers overflows them") from None
+
+
+def _holds_int_above(value: Any, bound: int) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is int and abs(item) >= bound:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+@dataclass(frozen=True)
+class Network:
+    """A spec ready to analyse: its YAML text, the name its errors carry (the file path, `<stdin>`, `<string>`)
+    and the limits it is read under."""
+
+    text: str
+    name: str = "<string>"
+    limits: Limits = Limits()
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The layer graph at the spec's own input size (built on first use; SpecError for an invalid spec)."""
+        with _placed(self.name):
+            return load(self.text, self.name, self.limits)
+
+    def error(self, message: str, hint: str | None = None) -> SpecError:
+        """A SpecError about this spec as a whole (at line 1, column 1)."""
+        return SpecError(message, Position(self.name, 1, 1), hint)
+
+    def cost(self, convention: str = "cnncalc", group_by: str | None = None) -> CostReport:
+        """Parameters, operations and memory per layer, and their totals (`cnncalc cost`), counted by
+        `convention` (`cnncalc`, or a tool's: `torchvision`, `fvcore`, `ptflops`), summed by `group_by`
+        (`type` or `block`) when given."""
+        from . import conventions
+        from .report import cost_report, group_report
+        with _placed(self.name):
+            if convention != conventions.DEFAULT:
+                try:
+                    conventions.get(convention)
+                except KeyError:
+                    raise SpecError(f"no convention named {convention!r}", hint="see `cnncalc layers --help`") \
+                        from None
+            if group_by not in (None, "type", "block"):
+                raise SpecError(f"group_by is 'type' or 'block', got {group_by!r}")
+        graph = self.graph
+        with _placed(self.name):
+            doc = cost_report(graph, convention)
+            if group_by is None:
+                return CostReport(doc, self.name)
+            return GroupReport(group_report(doc, group_by), self.name)
+
+    def rf(self, layer: str | None = None, at: tuple[int, int] | int | str | None = None) -> RfReport:
+        """Receptive field of every layer (`cnncalc rf`); with `at` (I, (I, J) or "I,J"), the exact input bounds
+        of that output index of `layer` (default: the last layer). `layer` without `at` is refused: it names the
+        layer whose index `at` bounds, and the table always shows every layer."""
+        from .report import rf_report
+        with _placed(self.name):
+            if layer is not None and at is None:
+                raise SpecError(f"--layer {_clip(layer)!r} picks the layer for --at, and there is no --at",
+                                hint="add --at I[,J] for that layer's bounds, or leave --layer out: the table "
+                                     "shows every layer")
+            index = _index(at)
+        graph = self.graph
+        with _placed(self.name):
+            return RfReport(rf_report(graph, layer=layer, at=index), self.name)
+
+    def validate(self) -> ShapesReport:
+        """The inferred shapes of every layer (`cnncalc validate`): SpecError for an invalid spec."""
+        from .report import cost_report
+        graph = self.graph
+        with _placed(self.name):
+            doc = cost_report(graph)
+            return ShapesReport({k: doc[k] for k in ("schema_version", "spec", "input", "diagnostics")} | {
+                "valid": True, "layers": [{k: row[k] for k in ("name", "type", "inputs", "output")}
+                                          for row in doc["layers"]]}, self.name)
+
+    def cost_sweep(self, sizes: Sizes) -> SweepReport:
+        """Totals at every input size, by the cnncalc convention (`cnncalc cost --input`)."""
+        from .sweep import cost_sweep
+        return self._sweep(cost_sweep, sizes)
+
+    def rf_sweep(self, sizes: Sizes) -> SweepReport:
+        """The receptive field of the last spatial layer at every input size (`cnncalc rf --input`)."""
+        from .sweep import rf_sweep
+        return self._sweep(rf_sweep, sizes)
+
+    def _sweep(self, analyse: Callable[[Graph, list], dict], sizes: Sizes) -> SweepReport:
+        from .sweep import load_for_sweep
+        with _placed(self.name):
+            wanted = _sizes(sizes)
+            doc = analyse(load_for_sweep(self.text, self.name, wanted, self.limits), wanted)
+            if not doc["sweep"]:
+                raise SpecError(doc["diagnostics"][0]["message"] if doc["diagnostics"] else "no valid input size")
+            return SweepReport(doc, self.name)
+
+
+def _index(at: tuple[int, int] | int | str | None) -> tuple[int, int] | None:
+    if at is None or isinstance(at, tuple) and len(at) == 2 and all(type(v) is int for v in at):
+        return at  # type: ignore[return-value]
+    if type(at) is int:
+        return (at, at)
+    if isinstance(at, str):
+        return parse_index(at)
+    raise SpecError(f"at is I, (I, J) or 'I,J', got {at!r}")
+
+
+def _sizes(sizes: Sizes) -> list[tuple[int, int]]:
+    from .sweep import parse_sizes
+    if isinstance(sizes, str):
+        return parse_sizes(sizes)
+    items = [item if isinstance(item, tuple) else (item, item) for item in sizes]
+    if not all(len(item) == 2 and all(type(v) is int for v in item) for item in items):
+        raise SpecError("sizes are N or (H, W) items of ints, or a string such as '224,320x480,32:1024:32'")
+    return parse_sizes(",".join(f"{h}x{w}" for h, w in items)) if items else []
+
+
+# --------------------------------------------------------------------------------------------------- results
+
+def _cell(value: Any) -> Any:
+    """A value of a flat row: shapes and index pairs as `3x224x224`, other lists joined by `, `."""
+    if isinstance(value, list):
+        if value and all(type(v) is int for v in value):
+            return "x".join(map(str, value))
+        return ", ".join(str(_cell(v)) for v in value)
+    return value
+
+
+def _flat(row: dict, prefix: str = "") -> dict:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = _cell(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished analysis: `document` is the command line's `--json` document, `file` the spec it came from."""
+
+    document: dict
+    file: str
+    _rows_key = "layers"
+
+    def to_json(self) -> dict:
+        """The `--json` document itself (the command line serialises this dict)."""
+        return self.document
+
+    def rows(self) -> list[dict]:
+        """One flat dict per row of the table: nested keys joined by dots (`rf.height.size`, `totals.macs`),
+        shapes written `3x224x224`, numbers as ints. Ready for `csv.DictWriter` or `pandas.DataFrame`."""
+        return [_flat(row) for row in self.document[self._rows_key]]
+
+    @property
+    def diagnostics(self) -> list[dict]:
+        """Warnings and notes about the analysis (see the README's JSON section)."""
+        return self.document.get("diagnostics", [])
+
+    def renderables(self) -> list:
+        """What the command line prints for this report: rich tables and lines of text."""
+        raise NotImplementedError
+
+    def json_text(self) -> str:
+        """The `--json` output: the document, indented, and a final newline."""
+        from ._fastout import dumps  # json.dumps(doc, indent=2), several times faster on large documents
+        with _placed(self.file, self.document):
+            return dumps(self.document) + "\n"
+
+    def format(self, render: Callable[..., str]) -> str:
+        """`render(*self.renderables())`, with the errors of printing placed in the spec like the others."""
+        with _placed(self.file, self.document):
+            return render(*self.renderables())
+
+
+class CostReport(Report):
+    """`cnncalc cost`: per-layer counts (`rows()`) and their `totals`."""
+
+    @property
+    def totals(self) -> dict:
+        return self.document["totals"]
+
+    def renderables(self) -> list:
+        from .report.table import cost_table, diagnostic_lines
+        return [cost_table(self.document), *diagnostic_lines(self.document)]
+
+
+class GroupReport(CostReport):
+    """`cnncalc cost --group-by`: rows summed per layer type or block."""
+
+    _rows_key = "groups"
+
+    def renderables(self) -> list:
+        from .report.table import diagnostic_lines, group_table
+        return [group_table(self.document), *diagnostic_lines(self.document)]
+
+
+class RfReport(Report):
+    """`cnncalc rf`: per-layer receptive fields; `at` holds the bounds of one output index when asked for."""
+
+    @property
+    def at(self) -> dict | None:
+        return self.document.get("at")
+
+    def renderables(self) -> list:
+        from .report.table import at_lines, diagnostic_lines, rf_table
+        doc = self.document
+        return [rf_table(doc), *diagnostic_lines(doc), *(at_lines(doc) if "at" in doc else [])]
+
+
+class SweepReport(Report):
+    """`cnncalc cost --input` and `cnncalc rf --input`: one row per valid input size."""
+
+    _rows_key = "sweep"
+
+    def renderables(self) -> list:
+        from .sweep import sweep_renderables
+        return list(sweep_renderables(self.document))
+
+
+class CompareReport(Report):
+    """`cnncalc compare`: one row per spec (its totals and ratios to the first)."""
+
+    _rows_key = "specs"
+
+    def renderables(self) -> list:
+        from .report.table import compare_tables
+        return list(compare_tables(self.document))
+
+
+class ShapesReport(Report):
+    """`cnncalc validate`: every layer's inputs and output shape."""
+
+    def renderables(self) -> list:
+        from .report.table import graph_table
+        return [graph_table(self.document), f"OK: {len(self.document['layers'])} layers"]
