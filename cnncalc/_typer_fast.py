@@ -4,8 +4,9 @@ typer (0.2x) coerces the value of every non-flag parameter through a pydantic `T
 importing pydantic costs more than the rest of a `cnncalc cost --json` run. `FastGroup`, the app's group class, gives
 each parameter of a plain type cnncalc uses (str, int, bool, Path, an Enum, list[str]; the `--help` flag typer adds
 to every command too) a coercer without pydantic that accepts the same values and raises typer's messages
-(tests/test_scale.py compares the two); a parameter of any other type, and a typer without this machinery, keep
-typer's own coercion. Commands added to the app later are covered without further code.
+(tests/test_scale.py compares the coercers, tests/test_typer_fast.py whole runs of the app with either group;
+pyproject.toml pins the typer range this was written against); a parameter of any other type, and a typer without
+this machinery, keep typer's own coercion. Commands added to the app later are covered without further code.
 """
 
 from __future__ import annotations

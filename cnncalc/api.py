@@ -68,7 +68,7 @@ def from_dict(doc: dict, name: str = "<dict>", limits: Limits = Limits()) -> Net
     if not isinstance(doc, dict):
         raise SpecError(f"a spec is a mapping, got {type(doc).__name__}", Position(name, 1, 1))
     try:
-        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1 << 16)
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1 << 16, default_flow_style=None)
     except yaml.YAMLError as exc:  # a value that is not plain data (a numpy number, an object)
         raise SpecError(f"the spec holds a value YAML cannot write ({exc})", Position(name, 1, 1),
                         hint="use dicts, lists, str, int, float, bool and None") from None
