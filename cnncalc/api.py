@@ -109,9 +109,9 @@ def _clip(text: str) -> str:
 @contextmanager
 def _placed(file: str, document: dict | None = None) -> Iterator[None]:
     """Errors raised while analysing or printing the spec `file` carry that file: a SpecError without a position
-    is placed at line 1, column 1, and so is running out of memory. With `document` (printing a report), the one
-    ValueError Python raises when formatting plain ints, lists, dicts and strings (an int of more digits than
-    `sys.get_int_max_str_digits()`) becomes a SpecError, after checking that the document holds such a number."""
+    is placed at line 1, column 1, and so is running out of memory, and the ValueError Python raises for an int of
+    more digits than `sys.get_int_max_str_digits()` turned into text. That ValueError is told apart by its cause,
+    not its message: the frame that raised it, or the `document` being printed, holds such an int."""
     top = Position(file, 1, 1)
     try:
         yield
@@ -121,24 +121,32 @@ def _placed(file: str, document: dict | None = None) -> Iterator[None]:
         raise
     except MemoryError:
         raise SpecError("out of memory", top, hint="lower --max-bytes or --max-layers") from None
-    except ValueError:
+    except ValueError as exc:
         limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
-        if document is None or not limit or not _holds_int_above(document, 10 ** limit):
+        if not limit or not _holds_unprintable_int(exc, document, 10 ** limit):
             raise
         raise SpecError(f"the report holds a number of more than {limit:,} digits", top,
                         hint="receptive-field jumps grow as the product of the strides, so a long chain of "
                              "strided layers overflows them") from None
 
 
-def _holds_int_above(value: Any, bound: int) -> bool:
-    stack = [value]
+def _holds_unprintable_int(exc: ValueError, document: dict | None, bound: int) -> bool:
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    values = list(frame.tb_frame.f_locals.values()) if frame is not None else []
+    stack = values + ([document] if document is not None else [])
+    seen: set[int] = set()
     while stack:
         item = stack.pop()
         if type(item) is int and abs(item) >= bound:
             return True
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
         if isinstance(item, dict):
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return False
 

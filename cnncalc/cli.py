@@ -12,7 +12,7 @@ import typer
 from . import __version__
 from ._typer_fast import FastGroup
 from .errors import SpecError
-from .files import check_output, write_atomic, write_stdout
+from .files import check_output, write_atomic, write_stderr, write_stdout
 from .source import Limits
 
 app = typer.Typer(cls=FastGroup, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -53,8 +53,7 @@ def _run(analyse, as_json: bool = False, output: Path | None = None) -> None:
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
+    write_stderr(message)
     raise typer.Exit(2)
 
 
@@ -73,7 +72,7 @@ def _render(*renderables) -> str:
 
 @app.command()
 def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], typer.Option(
-        help="layer for --at (default: the last)")] = None,
+        help="layer for --at (default: the last); only with --at")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
        max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None) -> None:
@@ -184,6 +183,6 @@ def main() -> None:
         sys.stdout.flush()
     except OSError as exc:  # typer's own output (--help, --version, usage) that could not be written
         discard_stdout()
-        sys.stderr.write(f"error: cannot write to standard output ({exc.strerror or exc})\n")
+        write_stderr(f"error: cannot write to standard output ({exc.strerror or exc})")
         code = 2
     sys.exit(code)

@@ -150,6 +150,15 @@ def write_stdout(text: str) -> None:
         raise OutputError(f"cannot write to standard output ({exc.strerror or exc})") from None
 
 
+def write_stderr(line: str) -> None:
+    """Write one message line to standard error; when even that fails (`2> /dev/full`) the exit code remains."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
 def discard_stdout() -> None:
     """Point descriptor 1 at the null device: what is still buffered for standard output goes nowhere, and the
     flush at exit cannot fail (and print "Exception ignored") a second time."""
