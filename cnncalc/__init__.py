@@ -13,8 +13,6 @@ Lower level: `cnncalc.load(text, "net.yaml")` gives the layer graph, `cnncalc.co
 `err.format()` the command line's `FILE:LINE:COL: error: ...` text).
 """
 
-from .api import (CompareReport, CostReport, GroupReport, Network, Report, RfReport, ShapesReport, SweepReport,
-                  compare, from_dict, limits, parse, read)
 from .errors import Position, SpecError
 from .graph import Graph, Node, load
 from .report import cost_report, rf_report
@@ -24,3 +22,14 @@ __version__ = "0.1.0"
 __all__ = ["CompareReport", "CostReport", "Graph", "GroupReport", "Limits", "Network", "Node", "Position", "Report",
            "RfReport", "ShapesReport", "SpecError", "SweepReport", "compare", "cost_report", "from_dict", "limits",
            "load", "parse", "read", "rf_report", "__version__"]
+
+_API = frozenset({"CompareReport", "CostReport", "GroupReport", "Network", "Report", "RfReport", "ShapesReport",
+                  "SweepReport", "compare", "from_dict", "limits", "parse", "read"})
+"""Names of cnncalc/api.py, imported on first use: `cnncalc --help` and `--version` never need them."""
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'cnncalc' has no attribute {name!r}")
