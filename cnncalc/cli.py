@@ -49,7 +49,8 @@ InputOpt = Annotated[Optional[str], typer.Option(
 def _sweep(kind: str, spec: str, sizes: str, as_json: bool, output: Path | None, max_layers: int,
            max_bytes: int) -> None:
     """`cost`/`rf` with --input: one row per input size (see cnncalc.sweep for the JSON document)."""
-    from .sweep import cost_sweep, parse_sizes, rf_sweep, sweep_renderables
+    from .report.table import sweep_renderables
+    from .sweep import cost_sweep, parse_sizes, rf_sweep
     wanted = parse_sizes(sizes)
     doc = (cost_sweep if kind == "cost" else rf_sweep)(_load(spec, max_layers, max_bytes, wanted), wanted)
     if not doc["sweep"]:

@@ -170,6 +170,45 @@ def graph_table(doc: dict) -> Table:
     return table
 
 
+def sweep_table(doc: dict) -> Table:
+    """A rich table of a cost or rf sweep document (`cnncalc.sweep`)."""
+    if "layer" not in doc:  # cost
+        titles = (("params", "params"), ("macs", "MACs"), ("mults", "mults"), ("adds", "adds"),
+                  ("activations", "activations"), ("peak_activation_elements", "largest output"))
+        table = Table(title=f"cost over {len(doc['sweep'])} input sizes: {doc['spec']} ({doc['convention']} "
+                            "convention)", box=box.SIMPLE_HEAD)
+        table.add_column("input")
+        for _, title in titles:
+            table.add_column(title, justify="right")
+        for row in doc["sweep"]:
+            table.add_row(_shape(row["input"]), *(_n(row[key]) for key, _ in titles))
+        return table
+    table = Table(title=f"receptive field of {doc['layer']} over {len(doc['sweep'])} input sizes: {doc['spec']}",
+                  box=box.SIMPLE_HEAD)
+    for name, justify in (("input", "left"), ("output", "left"), ("rf", "right"), ("jump", "right"),
+                          ("padding", "right"), ("covers image", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in doc["sweep"]:
+        if row["rf"] is None:
+            table.add_row(_shape(row["input"]), _shape(row["output"]), "global", "", "", "yes")
+            continue
+        h, w = row["rf"]["height"], row["rf"]["width"]
+        pair = lambda key: str(h[key]) if h[key] == w[key] else f"{h[key]}x{w[key]}"  # noqa: E731
+        covers = "yes" if row["covers"] else "some positions" if row["covers_some"] else "no"
+        table.add_row(_shape(row["input"]), _shape(row["output"]), f"{h['size']}x{w['size']}", pair("jump"),
+                      pair("padding"), covers)
+    stop = doc.get("stops_covering_at")
+    table.caption = (f"from input {_shape(stop)} on, not every output position sees the whole image" if stop else
+                     "every output position sees the whole image at the last input swept")
+    return table
+
+
+def sweep_renderables(doc: dict) -> list:
+    """The table and one line per diagnostic, for printing with rich."""
+    from rich.text import Text
+    return [sweep_table(doc), *(Text(f"[{d['severity']}] {d['message']}") for d in doc["diagnostics"])]
+
+
 def console(file=None) -> Console:
     """A console that keeps tables readable when stdout is a pipe (rich would squeeze them to 80 columns)."""
     import sys
