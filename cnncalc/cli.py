@@ -23,6 +23,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="write one JSON document t
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="write to FILE atomically instead")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", help="refuse specs expanding to more layers")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", help="refuse larger spec files")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="print every column in full, whatever the terminal's width")]
 
 DEFAULT = Limits()
 
@@ -47,7 +48,7 @@ InputOpt = Annotated[Optional[str], typer.Option(
 
 
 def _sweep(kind: str, spec: str, sizes: str, as_json: bool, output: Path | None, max_layers: int,
-           max_bytes: int) -> None:
+           max_bytes: int, wide: bool = False) -> None:
     """`cost`/`rf` with --input: one row per input size (see cnncalc.sweep for the JSON document)."""
     from .report.table import sweep_renderables
     from .sweep import cost_sweep, parse_sizes, rf_sweep
@@ -58,7 +59,7 @@ def _sweep(kind: str, spec: str, sizes: str, as_json: bool, output: Path | None,
     if as_json:
         _emit(_json(doc), output)
         return
-    _emit(_render(*sweep_renderables(doc)), output)
+    _emit(_render(*sweep_renderables(doc), wide=wide), output)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -69,17 +70,9 @@ def _emit(text: str, output: Path | None) -> None:
     write_atomic(text, output)
 
 
-def _render(*renderables) -> str:
-    import io
-
-    from ._fastout import compact
-    from .report.table import console
-    buffer = io.StringIO()
-    out = console(buffer)
-    out.width = 200 if not sys.stdout.isatty() else console().width
-    for item in renderables:
-        out.print(compact(item, out))
-    return buffer.getvalue()
+def _render(*renderables, wide: bool = False) -> str:
+    from .report.render import render  # the width policy: terminal, COLUMNS, or 200 into a pipe; never a cut number
+    return render(renderables, wide=wide)
 
 
 def _json(doc: dict) -> str:
@@ -135,13 +128,13 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         help="layer for --at (default: the last)")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None) -> None:
+       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def action() -> None:
         if sizes is not None:
             if layer is not None or at is not None:
                 raise SpecError("--input sweeps the last spatial layer; it does not take --layer or --at")
-            return _sweep("rf", spec, sizes, as_json, output, max_layers, max_bytes)
+            return _sweep("rf", spec, sizes, as_json, output, max_layers, max_bytes, wide)
         from .report import rf_report
         index = _parse_at(at)
         doc = rf_report(_load(spec, max_layers, max_bytes), layer=layer, at=index)
@@ -151,7 +144,7 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         from .report.table import at_lines, diagnostic_lines, rf_table
         extra = diagnostic_lines(doc)
         extra += at_lines(doc) if "at" in doc else []
-        _emit(_render(rf_table(doc), *extra), output)
+        _emit(_render(rf_table(doc), *extra, wide=wide), output)
     _run(action)
 
 
@@ -176,14 +169,14 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-         sizes: InputOpt = None) -> None:
+         sizes: InputOpt = None, wide: WideOpt = False) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def action() -> None:
         if sizes is not None:
             if convention.value != "cnncalc" or group_by is not None:
                 raise SpecError("--input sweeps count totals by the cnncalc convention; it does not take "
                                 "--convention or --group-by")
-            return _sweep("cost", spec, sizes, as_json, output, max_layers, max_bytes)
+            return _sweep("cost", spec, sizes, as_json, output, max_layers, max_bytes, wide)
         from .report import cost_report, group_report
         doc = cost_report(_load(spec, max_layers, max_bytes), convention.value)
         if group_by is not None:
@@ -193,7 +186,7 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
             return
         from .report.table import cost_table, diagnostic_lines, group_table
         table = cost_table(doc) if group_by is None else group_table(doc)
-        _emit(_render(table, *diagnostic_lines(doc)), output)
+        _emit(_render(table, *diagnostic_lines(doc), wide=wide), output)
     _run(action)
 
 
@@ -201,7 +194,7 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
             as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-            max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def action() -> None:
         from .report import compare_report, cost_report
@@ -212,13 +205,13 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
             _emit(_json(doc), output)
             return
         from .report.table import compare_tables
-        _emit(_render(*compare_tables(doc)), output)
+        _emit(_render(*compare_tables(doc), wide=wide), output)
     _run(action)
 
 
 @app.command()
 def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-             max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
     """Check a spec and print the inferred shapes."""
     def action() -> None:
         from .report import cost_report
@@ -229,15 +222,15 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
                                                      for row in doc["layers"]]}), None)
             return
         from .report.table import graph_table
-        _emit(_render(graph_table(doc), f"OK: {len(doc['layers'])} layers"), None)
+        _emit(_render(graph_table(doc), f"OK: {len(doc['layers'])} layers", wide=wide), None)
     _run(action)
 
 
 @app.command()
-def layers(convention: ConventionOpt = ConventionName.cnncalc) -> None:
+def layers(convention: ConventionOpt = ConventionName.cnncalc, wide: WideOpt = False) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
     from .report.table import convention_text, layers_table
-    _emit(_render(convention_text(convention.value), layers_table(convention.value)), None)
+    _emit(_render(convention_text(convention.value), layers_table(convention.value), wide=wide), None)
 
 
 def _version(value: bool) -> None:
