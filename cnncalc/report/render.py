@@ -85,11 +85,15 @@ def output_width(stream) -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     try:
-        if stream.isatty():
-            return os.get_terminal_size(stream.fileno()).columns or 80
-    except (OSError, ValueError, AttributeError):
-        pass
-    return PIPE_WIDTH
+        tty = stream.isatty()
+    except (ValueError, AttributeError):  # a closed or unusual stream
+        tty = False
+    if not tty:
+        return PIPE_WIDTH
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError):
+        return 80
 
 
 def render(items: Iterable[Item], width: int | None = None, wide: bool = False) -> str:
