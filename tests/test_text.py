@@ -67,3 +67,21 @@ def test_hostile_names_in_the_layers_of_a_block_group():
     result = CliRunner().invoke(app, ["cost", "-", "--group-by", "block"], input=HOSTILE, env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "blk\\u202e" in result.stdout
     assert all(line.isprintable() for line in result.stdout.splitlines())
+
+
+def test_an_ascii_terminal_gets_ascii_tables(tmp_path):
+    """With stdout in ASCII (PYTHONIOENCODING=ascii), the rule, the ellipsis and non-ASCII names are written in
+    ASCII instead of failing."""
+    import os
+    import subprocess
+    import sys
+    spec = tmp_path / "cafe.yaml"
+    spec.write_text('name: café\ninput: [3, 8, 8]\nlayers:\n  - {name: "caf\\xe9_with_a_long_enough_name_to_cut", '
+                    'type: conv, out: 4, kernel: 3}\n')
+    env = dict(os.environ, PYTHONIOENCODING="ascii", COLUMNS="60")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "cost", str(spec)], capture_output=True, env=env,
+                            timeout=60)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    text = result.stdout.decode("ascii")
+    assert "cost by the cnncalc convention: caf\\xe9 (input 3x8x8)" in text and " ---" in text and "~" in text
+    assert "112" in text and "3,888" in text

@@ -63,7 +63,7 @@ class Table:
     caption: str = ""
     show_footer: bool = False
 
-    def __rich__(self):  # printable with rich too (tests compare both renderings)
+    def __rich__(self):  # the same table for rich, strings as given (tests compare both renderings)
         from rich import box
         from rich.table import Table as RichTable
         table = RichTable(title=self.title or None, caption=self.caption or None, box=box.SIMPLE_HEAD,
@@ -99,12 +99,30 @@ def output_width(stream) -> int:
 def render(items: Iterable[Item], width: int | None = None, wide: bool = False) -> str:
     """The text of `items`, one after the other, for a terminal `width` columns wide (default: `output_width` of
     stdout); `wide`: no limit, every column in full."""
-    if wide:
-        return render_at(items, None)
-    if width is None:
-        import sys
+    import sys
+    if not wide and width is None:
         width = output_width(sys.stdout)
-    return render_at(items, max(width, 1))
+    return encodable(render_at(items, None if wide else max(width or 1, 1)), getattr(sys.stdout, "encoding", None))
+
+
+def encodable(text: str, encoding: str | None) -> str:
+    """`text` as it can be written in `encoding` (stdout's; an ASCII terminal, PYTHONIOENCODING=ascii): the rule
+    and the ellipsis become `-` and `~` (the same width), any other character its backslash escape."""
+    try:
+        text.encode(encoding or "utf-8")
+        return text
+    except (UnicodeEncodeError, LookupError):
+        encoding = encoding if encoding and _known(encoding) else "ascii"
+        return text.replace("─", "-").replace(_ELLIPSIS, "~").encode(encoding, "backslashreplace").decode(encoding)
+
+
+def _known(encoding: str) -> bool:
+    import codecs
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
 
 
 def render_at(items: Iterable[Item], width: int | None) -> str:
