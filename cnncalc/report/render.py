@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence, Union
 
@@ -99,7 +100,6 @@ def output_width(stream) -> int:
 def render(items: Iterable[Item], width: int | None = None, wide: bool = False) -> str:
     """The text of `items`, one after the other, for a terminal `width` columns wide (default: `output_width` of
     stdout); `wide`: no limit, every column in full."""
-    import sys
     if not wide and width is None:
         width = output_width(sys.stdout)
     return encodable(render_at(items, None if wide else max(width or 1, 1)), getattr(sys.stdout, "encoding", None))
@@ -163,12 +163,11 @@ def shorten(name: str, width: int) -> str:
     if len(parts) >= 3:
         head, tail = parts[0], parts[-1]
         if cell_width(head) + cell_width(tail) + 3 <= width:
-            i, j = 1, len(parts) - 2
-            while i <= j:  # add components from the end, then the start, while they fit
-                longer = parts[j] + "/" + tail
+            for part in reversed(parts[1:-1]):  # more of the end while it fits (some part is left out)
+                longer = part + "/" + tail
                 if cell_width(head) + cell_width(longer) + 3 > width:
                     break
-                tail, j = longer, j - 1
+                tail = longer
             return f"{head}/{_ELLIPSIS}/{tail}"
     head_len = width // 2
     while head_len > 1 and (name[head_len - 1].isdigit() or name[head_len - 1] == ","):
@@ -390,10 +389,7 @@ def _stacked(table: Table, cells: list[list[str]], width: int) -> list[str]:
             if not value:
                 continue
             key = "  " + shorten(column.header, max(width - 3, 1)) + ":"
-            if column.kind == TEXT:
-                body = wrap(value, max(width - 4, 1))
-            else:
-                body = _fit(column, value, max(width - 4, 1))
+            body = _fit(column, value, max(width - 4, 1))
             if len(body) == 1 and cell_width(key) + 1 + cell_width(body[0]) <= width:
                 lines.append(f"{key} {body[0]}")
             else:
