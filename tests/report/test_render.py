@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-
 from cnncalc.report.render import (DEFAULT_PRIORITY, NAME, PIPE_WIDTH, REQUIRED, TEXT, Column, Table, output_width,
                                    render_at, shorten, wrap)
 
