@@ -155,11 +155,17 @@ def test_layers_table_keeps_every_type_and_figure(convention):
         check(render_at([table], width), width, figures, sorted(REGISTRY))
 
 
-@pytest.mark.parametrize("path", [ROOT / "specs" / "zoo" / "resnet50.yaml", ROOT / "specs" / "zoo" / "unet_small.yaml",
-                                  ROOT / "specs" / "hw5.yaml"], ids=lambda p: p.stem)
+SPATIAL = [p for p in SPECS if len(docs(p)["cost"]["input"]) == 3]  # a flat input ([F], the MLP) has no sizes
+
+
+def test_every_spec_but_the_flat_one_sweeps():
+    assert [p.stem for p in SPECS if p not in SPATIAL] == ["mlp"]
+
+
+@pytest.mark.parametrize("path", SPATIAL, ids=[p.stem for p in SPATIAL])
 def test_sweep_tables_keep_every_figure(path):
     from cnncalc.sweep import cost_sweep, load_for_sweep, rf_sweep
-    sizes = [(32, 32), (64, 48), (224, 224)]
+    sizes = [(64, 64), (96, 80), (224, 224)]
     graph = load_for_sweep(path.read_text(), path.name, sizes)
     cost, rf = cost_sweep(graph, sizes), rf_sweep(graph, sizes)
     cost_figs = [f for row in cost["sweep"] for f in
