@@ -2,7 +2,7 @@
 
     python3 benchmarks/startup.py [--rounds 40] [--spec specs/zoo/resnet50.yaml] [--cold]
 
-Each round runs, in a rotating order, `python -c pass`, `cnncalc cost SPEC --json`, `cnncalc cost SPEC` (the rich
+Each round runs, in a rotating order, `python -c pass`, `cnncalc cost SPEC --json`, `cnncalc cost SPEC` (the
 table) and `cnncalc --help`, each in a fresh process, so that load on the machine hits every command alike. The
 ratio of each command to the `pass` run *of the same round* is taken, and the median over the rounds is reported
 against the budget (json 6x, table 10x, help 6x). Exit status 1 when a median exceeds its budget.

@@ -357,7 +357,7 @@ class SweepReport(Report):
     _rows_key = "sweep"
 
     def renderables(self) -> list:
-        from .sweep import sweep_renderables
+        from .report.table import sweep_renderables
         return list(sweep_renderables(self.document))
 
 

@@ -23,6 +23,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="write one JSON document t
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="write to FILE atomically instead")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", help="refuse specs expanding to more layers")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", help="refuse larger spec files")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="print every column in full, whatever the terminal's width")]
 
 DEFAULT = Limits()
 
@@ -36,14 +37,14 @@ InputOpt = Annotated[Optional[str], typer.Option(
     "--input", help="sweep input sizes, one row each: N (square), HxW, or START:STOP:STEP, comma-separated")]
 
 
-def _run(analyse, as_json: bool = False, output: Path | None = None) -> None:
+def _run(analyse, as_json: bool = False, output: Path | None = None, wide: bool = False) -> None:
     """Run `analyse` (which returns an api.Report) and print its JSON or its tables to stdout or FILE; a SpecError
     (an OutputError included) becomes one message on stderr and exit code 2."""
     try:
         if output is not None:
             check_output(output)  # refuse a FIFO or a device before any work
         report = analyse()
-        text = report.json_text() if as_json else report.format(_render)
+        text = report.json_text() if as_json else report.format(lambda *items: _render(*items, wide=wide, to_file=output is not None))
         if output is None:
             write_stdout(text)
         else:
@@ -57,17 +58,9 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _render(*renderables) -> str:
-    import io
-
-    from ._fastout import compact
-    from .report.table import console
-    buffer = io.StringIO()
-    out = console(buffer)
-    out.width = 200 if not sys.stdout.isatty() else console().width
-    for item in renderables:
-        out.print(compact(item, out))
-    return buffer.getvalue()
+def _render(*renderables, wide: bool = False, to_file: bool = False) -> str:
+    from .report.render import PIPE_WIDTH, render  # terminal, COLUMNS, or 200 into a pipe or file; never a cut number
+    return render(renderables, width=PIPE_WIDTH if to_file else None, wide=wide)
 
 
 @app.command()
@@ -75,7 +68,7 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         help="layer for --at (default: the last); only with --at")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None) -> None:
+       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def analyse():
         network = _read(spec, max_layers, max_bytes)
@@ -84,7 +77,7 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         if layer is not None or at is not None:
             raise network.error("--input sweeps the last spatial layer; it does not take --layer or --at")
         return network.rf_sweep(sizes)
-    _run(analyse, as_json, output)
+    _run(analyse, as_json, output, wide)
 
 
 class ConventionName(str, Enum):
@@ -108,7 +101,7 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-         sizes: InputOpt = None) -> None:
+         sizes: InputOpt = None, wide: WideOpt = False) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
         network = _read(spec, max_layers, max_bytes)
@@ -118,36 +111,36 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
             raise network.error("--input sweeps count totals by the cnncalc convention; it does not take "
                                 "--convention or --group-by")
         return network.cost_sweep(sizes)
-    _run(analyse, as_json, output)
+    _run(analyse, as_json, output, wide)
 
 
 @app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
             as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-            max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def analyse():
         from .api import compare
         if specs.count("-") > 1:
             raise SpecError("standard input can be read only once; name - at most once")
         return compare([_read(s, max_layers, max_bytes) for s in specs], convention.value)
-    _run(analyse, as_json, output)
+    _run(analyse, as_json, output, wide)
 
 
 @app.command()
 def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-             max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
     """Check a spec and print the inferred shapes."""
-    _run(lambda: _read(spec, max_layers, max_bytes).validate(), as_json)
+    _run(lambda: _read(spec, max_layers, max_bytes).validate(), as_json, wide=wide)
 
 
 @app.command()
-def layers(convention: ConventionOpt = ConventionName.cnncalc) -> None:
+def layers(convention: ConventionOpt = ConventionName.cnncalc, wide: WideOpt = False) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
     from .report.table import convention_text, layers_table
     try:
-        write_stdout(_render(convention_text(convention.value), layers_table(convention.value)))
+        write_stdout(_render(convention_text(convention.value), layers_table(convention.value), wide=wide))
     except SpecError as exc:
         _fail(exc.format())
 

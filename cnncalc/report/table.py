@@ -1,16 +1,14 @@
-"""Rich tables of the report documents. Imported only when a table is printed (rich is slow to import)."""
+"""The tables of the report documents, as `render.Table`s (plain text, no rich): which columns, in which order,
+and which give way first on a narrow terminal (`priority`; see cnncalc.report.render for the layout rules)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
 from ..analyzers import METRICS
 from ..layers import REGISTRY, fields_of
 from ..layers.base import __doc__ as CONVENTION_DOC
+from .render import DEFAULT_PRIORITY, NAME, REQUIRED, TEXT, Column, Table
 
 
 def _shape(shape: list) -> str:
@@ -27,90 +25,103 @@ def _title(doc: dict, what: str) -> str:
     return f"{what}: {doc['spec']} (input {_shape(doc['input'])})"
 
 
-_TITLES = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)}
+_TITLES = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)} | {
+    "peak_activation_elements": "largest output"}
+
+PRIORITY = {"params": REQUIRED, "macs": REQUIRED, "mults": 60, "adds": 55, "activations": 45,
+            "activation_elements": 40, "peak_activation_elements": 40, "comparisons": 30, "buffers": 20}
+"""Which count columns give way first on a narrow terminal (lowest first); a column not named here (a metric
+added later) gets DEFAULT_PRIORITY."""
+
+
+def _title_of(column: str) -> str:
+    return _TITLES.get(column, column.replace("_", " "))
 
 
 def _columns(doc: dict) -> list[tuple[str, str]]:
     convention = doc["convention"]
-    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else _TITLES[c])
+    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else _title_of(c))
             for c in doc["columns"]]
 
 
+def _count(column: str, title: str, footer: str = "") -> Column:
+    return Column(title, "right", priority=PRIORITY.get(column, DEFAULT_PRIORITY), footer=footer)
+
+
 def cost_table(doc: dict) -> Table:
-    table = Table(title=_title(doc, f"cost by the {doc['convention']} convention"), box=box.SIMPLE_HEAD,
-                  show_footer=True)
-    table.add_column("layer", footer="total")
-    table.add_column("type")
-    table.add_column("output")
-    for column, title in _columns(doc):
-        table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
-    for row in doc["layers"]:
-        table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in _columns(doc)))
+    columns = _columns(doc)
+    caption = ""
     peak = doc["totals"].get("peak_activation_elements")
     if peak is not None:
-        table.caption = f"largest output: {_n(peak)} values; convention: `cnncalc layers`"
-    return table
+        caption = f"largest output: {_n(peak)} values; convention: `cnncalc layers`"
+    return Table(_title(doc, f"cost by the {doc['convention']} convention"), (
+        Column("layer", kind=NAME, priority=REQUIRED, footer="total"), Column("type", kind=NAME, priority=70),
+        Column("output", priority=REQUIRED),
+        *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
+        [(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in columns))
+         for row in doc["layers"]], caption=caption, show_footer=True)
 
 
 def group_table(doc: dict) -> Table:
-    table = Table(title=_title(doc, f"cost by {doc['group_by']}, {doc['convention']} convention"),
-                  box=box.SIMPLE_HEAD, show_footer=True)
-    table.add_column(doc["group_by"], footer="total")
-    table.add_column("layers", justify="right", footer=_n(sum(g["layers"] for g in doc["groups"])))
-    for column, title in _columns(doc):
-        table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
-    for group in doc["groups"]:
-        table.add_row(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in _columns(doc)))
-    return table
+    columns = _columns(doc)
+    return Table(_title(doc, f"cost by {doc['group_by']}, {doc['convention']} convention"), (
+        Column(doc["group_by"], kind=NAME, priority=REQUIRED, footer="total"),
+        Column("layers", "right", priority=70, footer=_n(sum(g["layers"] for g in doc["groups"]))),
+        *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
+        [(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in columns)) for group in doc["groups"]],
+        show_footer=True)
 
 
 def compare_tables(doc: dict) -> list[Table]:
     names = [s["spec"] for s in doc["specs"]]
-    totals = Table(title=f"compare ({doc['convention']} convention); ratio to {names[0]}", box=box.SIMPLE_HEAD)
-    totals.add_column("")
-    for name in names:
-        totals.add_column(name, justify="right")
-    for name in names[1:]:
-        totals.add_column(f"{name} / {names[0]}", justify="right")
-    for column in doc["columns"]:
-        ratios = [s["ratio"][column] for s in doc["specs"][1:]]
-        totals.add_row(_TITLES.get(column, column), *(_n(s["totals"][column]) for s in doc["specs"]),
-                       *("-" if r is None else f"{r:.3f}" for r in ratios))
-    blocks = Table(title="per block", box=box.SIMPLE_HEAD)
-    blocks.add_column("block")
+    totals = Table(f"compare ({doc['convention']} convention); ratio to {names[0]}", (
+        Column("", kind=NAME, priority=REQUIRED),
+        *(Column(name, "right", priority=REQUIRED, header_shrinks=True) for name in names),
+        *(Column(f"{name} / {names[0]}", "right", priority=50, header_shrinks=True) for name in names[1:])),
+        [(_title_of(column), *(_n(s["totals"][column]) for s in doc["specs"]),
+          *("-" if r is None else f"{r:.3f}" for r in (s["ratio"][column] for s in doc["specs"][1:])))
+         for column in doc["columns"]])
     key = "macs" if "macs" in doc["columns"] else doc["columns"][0]
+    headers = []
     for name in names:
-        blocks.add_column(f"{name} params", justify="right")
-        blocks.add_column(f"{name} {_TITLES.get(key, key)}", justify="right")
+        headers += [Column(f"{name} params", "right", priority=REQUIRED, header_shrinks=True),
+                    Column(f"{name} {_title_of(key)}", "right", priority=REQUIRED, header_shrinks=True)]
+    rows = []
     for block in doc["blocks"]:
-        cells = []
+        cells = [block["block"]]
         for values in block["totals"]:
             cells += ["-", "-"] if values is None else [_n(values["params"]), _n(values[key])]
-        blocks.add_row(block["block"], *cells)
-    return [totals, blocks]
+        rows.append(cells)
+    return [totals, Table("per block", (Column("block", kind=NAME, priority=REQUIRED), *headers), rows)]
 
 
 def diagnostic_lines(doc: dict) -> list[str]:
     return [f"[{d['severity']}] {d['message']}" for d in doc.get("diagnostics", [])]
 
 
+def _pair(h: dict, w: dict, key: str) -> str:
+    return str(h[key]) if h[key] == w[key] else f"{h[key]}x{w[key]}"
+
+
+_RF_COLUMNS = (Column("layer", kind=NAME, priority=REQUIRED), Column("type", kind=NAME, priority=50),
+               Column("output", priority=80), Column("rf", "right", priority=REQUIRED),
+               Column("jump", "right", priority=70), Column("padding", "right", priority=65),
+               Column("rows", priority=75), Column("cols", priority=60))
+
+
 def rf_table(doc: dict) -> Table:
-    table = Table(title=_title(doc, "receptive fields"), box=box.SIMPLE_HEAD)
-    for name, justify in (("layer", "left"), ("type", "left"), ("output", "left"), ("rf", "right"),
-                          ("jump", "right"), ("padding", "right"), ("rows", "left"), ("cols", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    rows = []
     for row in doc["layers"]:
         if row["global"]:
-            table.add_row(row["name"], row["type"], _shape(row["output"]), "global", "", "", "whole input", "")
+            rows.append((row["name"], row["type"], _shape(row["output"]), "global", "", "", "whole input", ""))
             continue
         h, w = row["rf"]["height"], row["rf"]["width"]
-        pair = lambda key: str(h[key]) if h[key] == w[key] else f"{h[key]}x{w[key]}"  # noqa: E731
         mark = "" if h["aligned"] and w["aligned"] else " (misaligned)"
-        table.add_row(row["name"], row["type"], _shape(row["output"]),
-                      f"{h['size']}x{w['size']}", pair("jump"), pair("padding"), h["bounds"] + mark,
-                      w["bounds"] if w["bounds"] != h["bounds"] else "same")
-    table.caption = "output index i depends on input rows/cols in the bounds shown (0-based, before clipping)"
-    return table
+        rows.append((row["name"], row["type"], _shape(row["output"]), f"{h['size']}x{w['size']}",
+                     _pair(h, w, "jump"), _pair(h, w, "padding"), h["bounds"] + mark,
+                     w["bounds"] if w["bounds"] != h["bounds"] else "same"))
+    return Table(_title(doc, "receptive fields"), _RF_COLUMNS, rows,
+                 caption="output index i depends on input rows/cols in the bounds shown (0-based, before clipping)")
 
 
 def at_lines(doc: dict) -> list[str]:
@@ -126,10 +137,7 @@ def layers_table(convention: str = "cnncalc") -> Table:
     preset = conventions.get(convention)
     title = "layer types and how cnncalc counts them" if preset is None else \
         f"layer types and how {preset.name} counts them ({preset.figure})"
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_lines=False)
-    table.add_column("type")
-    table.add_column("attributes (default)")
-    table.add_column("counting rule")
+    rows = []
     for name, cls in sorted(REGISTRY.items()):
         attrs = []
         for f in fields_of(cls):
@@ -137,8 +145,10 @@ def layers_table(convention: str = "cnncalc") -> Table:
             attrs.append(f"{f.name}{default}")
         rule = cls.counting if preset is None else (
             preset.rules[name].doc if name in preset.rules else "unsupported: reported as a diagnostic")
-        table.add_row(name, ", ".join(attrs) or "-", rule)
-    return table
+        rows.append((name, ", ".join(attrs) or "-", rule))
+    return Table(title, (Column("type", kind=NAME, priority=REQUIRED),
+                         Column("attributes (default)", kind=TEXT, priority=REQUIRED),
+                         Column("counting rule", kind=TEXT, priority=REQUIRED)), rows)
 
 
 def _default(value: object) -> str:
@@ -161,18 +171,37 @@ def convention_text(convention: str = "cnncalc") -> str:
 
 
 def graph_table(doc: dict) -> Table:
-    table = Table(title=f"{doc['spec']}: {len(doc['layers'])} layers, input {_shape(doc['input'])}",
-                  box=box.SIMPLE_HEAD)
-    for name in ("layer", "type", "inputs", "output"):
-        table.add_column(name)
-    for row in doc["layers"]:
-        table.add_row(row["name"], row["type"], ", ".join(row["inputs"]), _shape(row["output"]))
-    return table
+    return Table(f"{doc['spec']}: {len(doc['layers'])} layers, input {_shape(doc['input'])}", (
+        Column("layer", kind=NAME, priority=REQUIRED), Column("type", kind=NAME, priority=60),
+        Column("inputs", kind=TEXT, priority=50), Column("output", priority=REQUIRED)),
+        [(row["name"], row["type"], ", ".join(row["inputs"]), _shape(row["output"])) for row in doc["layers"]])
 
 
-def console(file=None) -> Console:
-    """A console that keeps tables readable when stdout is a pipe (rich would squeeze them to 80 columns)."""
-    import sys
-    stream = file or sys.stdout
-    width = None if stream.isatty() else 200
-    return Console(file=stream, width=width, highlight=False, markup=False)  # names and messages are literal text
+def sweep_table(doc: dict) -> Table:
+    """The table of a cost or rf sweep document (`cnncalc.sweep`)."""
+    if "layer" not in doc:  # cost
+        columns = _columns(doc)
+        return Table(f"cost over {len(doc['sweep'])} input sizes: {doc['spec']} ({doc['convention']} convention)",
+                     (Column("input", priority=REQUIRED), *(_count(c, title) for c, title in columns)),
+                     [(_shape(row["input"]), *(_n(row[c]) for c, _ in columns)) for row in doc["sweep"]])
+    rows = []
+    for row in doc["sweep"]:
+        if row["rf"] is None:
+            rows.append((_shape(row["input"]), _shape(row["output"]), "global", "", "", "yes"))
+            continue
+        h, w = row["rf"]["height"], row["rf"]["width"]
+        covers = "yes" if row["covers"] else "some positions" if row["covers_some"] else "no"
+        rows.append((_shape(row["input"]), _shape(row["output"]), f"{h['size']}x{w['size']}", _pair(h, w, "jump"),
+                     _pair(h, w, "padding"), covers))
+    stop = doc.get("stops_covering_at")
+    return Table(f"receptive field of {doc['layer']} over {len(doc['sweep'])} input sizes: {doc['spec']}", (
+        Column("input", priority=REQUIRED), Column("output", priority=80), Column("rf", "right", priority=REQUIRED),
+        Column("jump", "right", priority=70), Column("padding", "right", priority=65),
+        Column("covers image", priority=REQUIRED)), rows,
+        caption=(f"from input {_shape(stop)} on, not every output position sees the whole image" if stop else
+                 "every output position sees the whole image at the last input swept"))
+
+
+def sweep_renderables(doc: dict) -> list:
+    """The table and one line per diagnostic."""
+    return [sweep_table(doc), *diagnostic_lines(doc)]
