@@ -154,37 +154,64 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
     _run(action)
 
 
-class ConventionName(str, Enum):
-    cnncalc = "cnncalc"
-    torchvision = "torchvision"
-    fvcore = "fvcore"
-    ptflops = "ptflops"
-
-
 class GroupBy(str, Enum):
     type = "type"
     block = "block"
 
 
-ConventionOpt = Annotated[ConventionName, typer.Option(
-    "--convention", help="count as cnncalc (default) or reproduce torchvision, fvcore or ptflops")]
+def _checked(check, value):
+    """`value` when `check(value)` accepts it; else its SpecError as the one-line message, exit code 2."""
+    try:
+        check(value)
+    except SpecError as exc:
+        print(exc.format(), file=sys.stderr)
+        raise typer.Exit(2) from None
+    return value
+
+
+def _convention_help() -> str:
+    from .conventions import DEFAULT, names
+    presets = names()[1:]
+    tools = ", ".join(presets[:-1]) + f" or {presets[-1]}" if len(presets) > 1 else "".join(presets)
+    return f"count as {DEFAULT} (default) or reproduce {tools}; a plug-in may add more (see `cnncalc layers`)"
+
+
+def _convention(name: str) -> str:
+    """--convention: a registered preset, or a plug-in's (loaded only now)."""
+    from .conventions import get
+    return _checked(get, name)
+
+
+def _metrics(names: Optional[list[str]]) -> list[str]:
+    """--metric: built-in metrics are always counted; a plug-in's is loaded now and counted from then on."""
+    if not names:
+        return []
+    from .plugins import require_metrics
+    return _checked(require_metrics, names)
+
+
+ConventionOpt = Annotated[str, typer.Option("--convention", metavar="NAME", help=_convention_help(),
+                                            callback=_convention)]
+MetricOpt = Annotated[Optional[list[str]], typer.Option(
+    "--metric", metavar="NAME", help="also count a plug-in's metric (repeatable; see `cnncalc layers`)",
+    callback=_metrics)]
 
 
 @app.command()
-def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
+def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-         sizes: InputOpt = None) -> None:
+         sizes: InputOpt = None, metric: MetricOpt = None) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def action() -> None:
         if sizes is not None:
-            if convention.value != "cnncalc" or group_by is not None:
+            if convention != "cnncalc" or group_by is not None:
                 raise SpecError("--input sweeps count totals by the cnncalc convention; it does not take "
                                 "--convention or --group-by")
             return _sweep("cost", spec, sizes, as_json, output, max_layers, max_bytes)
         from .report import cost_report, group_report
-        doc = cost_report(_load(spec, max_layers, max_bytes), convention.value)
+        doc = cost_report(_load(spec, max_layers, max_bytes), convention)
         if group_by is not None:
             doc = group_report(doc, group_by.value)
         if as_json:
@@ -198,15 +225,15 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
 
 @app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
-            as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
+            as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-            max_bytes: MaxBytesOpt = DEFAULT.max_bytes) -> None:
+            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, metric: MetricOpt = None) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def action() -> None:
         from .report import compare_report, cost_report
         if len(specs) < 2:
             raise SpecError("compare needs at least two specs")
-        doc = compare_report([cost_report(_load(s, max_layers, max_bytes), convention.value) for s in specs])
+        doc = compare_report([cost_report(_load(s, max_layers, max_bytes), convention) for s in specs])
         if as_json:
             _emit(_json(doc), output)
             return
@@ -233,15 +260,20 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
 
 
 @app.command()
-def layers(convention: ConventionOpt = ConventionName.cnncalc) -> None:
+def layers(convention: ConventionOpt = "cnncalc") -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
+    from .plugins import summary
+    plugins = summary(load=True)  # first: a plug-in's layer types join the table
     from .report.table import convention_text, layers_table
-    _emit(_render(convention_text(convention.value), layers_table(convention.value)), None)
+    _emit(_render(convention_text(convention), layers_table(convention), *plugins), None)
 
 
 def _version(value: bool) -> None:
     if value:
         print(f"cnncalc {__version__}")
+        from .plugins import summary
+        for line in summary(load=False):  # installed plug-ins, none imported
+            print(line)
         raise typer.Exit()
 
 
