@@ -181,8 +181,8 @@ def summary(load: bool) -> list[str]:
     return lines
 
 
-__all__ = ["BOOL", "FLOAT", "GLOBAL", "GROUPS", "IDENTITY_AXES", "INT", "NONNEG_PAIR", "PADDING", "PAIR",
-           "REGISTRY", "SIZES", "Convention", "Installed", "Layer", "LayerError", "Metric", "Node", "Ops",
-           "PluginError", "Rule", "Shape", "Window", "attr", "choice", "installed", "load_plugin", "load_plugins", "macs", "numel",
+__all__ = ["BOOL", "FLOAT", "GLOBAL", "GROUPS", "IDENTITY_AXES", "INT", "NONNEG_PAIR", "PADDING", "PAIR", "REGISTRY",
+           "SIZES", "Convention", "Installed", "Layer", "LayerError", "Metric", "Node", "Ops", "PluginError", "Rule",
+           "Shape", "Window", "attr", "choice", "installed", "load_plugin", "load_plugins", "macs", "numel",
            "per_input", "register", "register_convention", "register_metric", "require_metrics", "spatial", "summary",
            "zero"]
