@@ -193,3 +193,31 @@ def test_a_broken_plugin_is_named_with_its_error_and_the_rest_keeps_working(site
     assert layers.returncode == 0 and "\n  conv " in layers.stdout and "\n  instancenorm " in layers.stdout
     assert "plug-in layer brokennorm from cnncalc-broken 0.1.0 (cnncalc_plugin_missing:Norm): broken:" \
         in " ".join(layers.stdout.split())
+
+
+def test_pip_installs_the_example_into_a_fresh_environment(tmp_path):
+    """The real thing, once: pip builds and installs the example into a new environment that sees this cnncalc.
+    Needs a package index for the build backend (setuptools); skipped, saying so, only when pip cannot reach one."""
+    import site as site_module
+    import venv
+    probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest", str(tmp_path / "probe"),
+                            "setuptools>=61"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"pip cannot reach a package index: {(probe.stderr.strip().splitlines() or ['?'])[-1]}")
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    here = [p for p in site_module.getsitepackages() if Path(p).is_dir()]
+    (Path(purelib) / "cnncalc_dev.pth").write_text(  # this environment's packages, cnncalc's editable install too
+        "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in here) + "\n")
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                                str(EXAMPLE)], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
+    run = lambda *args: subprocess.run([str(python), "-m", "cnncalc", *args], capture_output=True, text=True,  # noqa
+                                       cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    version = run("--version").stdout
+    assert "plug-in layer instancenorm from cnncalc-plugin-example 0.1.0" in version, version
+    doc = json.loads(run("cost", spec(tmp_path), "--json", "--metric", "weight_bytes").stdout)
+    assert doc["layers"][1]["type"] == "instancenorm" and doc["totals"]["weight_bytes"] == 4 * (CONV_PARAMS + 2 * C)

@@ -32,6 +32,8 @@ class Rule:
     count: Callable[[Node], int]
     depends_on_call: Callable[[Node], bool] | None = None
     """Whether the count of this node changes with how PyTorch calls the layer (the spec's `call:`)."""
+    counted: bool = True
+    """False for a rule that gives 0 whatever the node (made by `zero`)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def call(node: Node, default: str = "module") -> str:
 
 
 def zero(doc: str = "not counted") -> Rule:
-    return Rule(doc, lambda node: 0)
+    return Rule(doc, lambda node: 0, counted=False)
 
 
 def per_input(factor: int, doc: str | None = None) -> Rule:

@@ -34,7 +34,7 @@ def _activation(name: str) -> Rule:
     module, functional = _ACTIVATION[name]
     return Rule(f"{module} per element as a module, {functional} as F.{name}",
                 lambda node: _activation_count(name, call(node), numel(node.output)),
-                (lambda node: True) if module != functional else None)
+                (lambda node: True) if module != functional else None, counted=module + functional > 0)
 
 
 def _fused_activation_depends_on_call(node) -> bool:
