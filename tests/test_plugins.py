@@ -80,6 +80,13 @@ def test_the_generated_entry_points_are_the_example_s():
         "[cnncalc.conventions]", "twice_macs = cnncalc_plugin_example.conventions:TWICE_MACS", ""]
 
 
+def test_the_readme_documents_every_entry_point_group():
+    from cnncalc.plugins import GROUPS
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Plug-ins"):]
+    assert all(f"`{group}`" in section and f'"{group}"' in section for group in GROUPS.values())
+
+
 def test_cost_json_counts_the_plugin_layer_and_metric(site, tmp_path):
     result = cnncalc(site, "cost", spec(tmp_path), "--json", "--metric", "weight_bytes")
     assert result.returncode == 0, result.stderr
