@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional, TypeVar
 
 import typer
 
@@ -154,12 +154,15 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
     _run(action)
 
 
+T = TypeVar("T")
+
+
 class GroupBy(str, Enum):
     type = "type"
     block = "block"
 
 
-def _checked(check, value):
+def _checked(check: Callable[[T], object], value: T) -> T:
     """`value` when `check(value)` accepts it; else its SpecError as the one-line message, exit code 2."""
     try:
         check(value)

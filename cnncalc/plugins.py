@@ -82,8 +82,8 @@ def installed(kind: str | None = None) -> list[Installed]:
 
 
 def _registered(kind: str, name: str) -> object | None:
-    registry: dict[str, Any] = {"layers": REGISTRY, "metrics": METRICS, "conventions": PRESETS}[kind]
-    return registry.get(name)
+    registries: dict[str, dict[str, Any]] = {"layers": REGISTRY, "metrics": METRICS, "conventions": PRESETS}
+    return registries[kind].get(name)
 
 
 def _check(kind: str, name: str, obj: object) -> Callable[[], object] | str:
