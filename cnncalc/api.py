@@ -177,12 +177,7 @@ class Network:
         from . import conventions
         from .report import cost_report, group_report
         with _placed(self.name):
-            if convention != conventions.DEFAULT:
-                try:
-                    conventions.get(convention)
-                except KeyError:
-                    raise SpecError(f"no convention named {convention!r}", hint="see `cnncalc layers --help`") \
-                        from None
+            conventions.get(convention)  # a SpecError with the closest name for an unknown one
             if group_by not in (None, "type", "block"):
                 raise SpecError(f"group_by is 'type' or 'block', got {group_by!r}")
         graph = self.graph

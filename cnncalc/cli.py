@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional, TypeVar
 
 import typer
 
@@ -80,11 +80,7 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
     _run(analyse, as_json, output, wide)
 
 
-class ConventionName(str, Enum):
-    cnncalc = "cnncalc"
-    torchvision = "torchvision"
-    fvcore = "fvcore"
-    ptflops = "ptflops"
+T = TypeVar("T")
 
 
 class GroupBy(str, Enum):
@@ -92,22 +88,55 @@ class GroupBy(str, Enum):
     block = "block"
 
 
-ConventionOpt = Annotated[ConventionName, typer.Option(
-    "--convention", help="count as cnncalc (default) or reproduce torchvision, fvcore or ptflops")]
+def _checked(check: Callable[[T], object], value: T) -> T:
+    """`value` when `check(value)` accepts it; else its SpecError as the one-line message, exit code 2."""
+    try:
+        check(value)
+    except SpecError as exc:
+        _fail(exc.format())
+    return value
+
+
+def _convention_help() -> str:
+    from .conventions import DEFAULT, names
+    presets = names()[1:]
+    tools = ", ".join(presets[:-1]) + f" or {presets[-1]}" if len(presets) > 1 else "".join(presets)
+    return f"count as {DEFAULT} (default) or reproduce {tools}; a plug-in may add more (see `cnncalc layers`)"
+
+
+def _convention(name: str) -> str:
+    """--convention: a registered preset, or a plug-in's (loaded only now)."""
+    from .conventions import get
+    return _checked(get, name)
+
+
+def _metrics(names: Optional[list[str]]) -> list[str]:
+    """--metric: built-in metrics are always counted; a plug-in's is loaded now and counted from then on."""
+    if not names:
+        return []
+    from .plugins import require_metrics
+    return _checked(require_metrics, names)
+
+
+ConventionOpt = Annotated[str, typer.Option("--convention", metavar="NAME", help=_convention_help(),
+                                            callback=_convention)]
+MetricOpt = Annotated[Optional[list[str]], typer.Option(
+    "--metric", metavar="NAME", help="also count a plug-in's metric (repeatable; see `cnncalc layers`)",
+    callback=_metrics)]
 
 
 @app.command()
-def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
+def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-         sizes: InputOpt = None, wide: WideOpt = False) -> None:
+         sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
         network = _read(spec, max_layers, max_bytes)
         if sizes is None:
-            return network.cost(convention.value, group_by and group_by.value)
-        if convention.value != "cnncalc" or group_by is not None:
+            return network.cost(convention, group_by and group_by.value)
+        if convention != "cnncalc" or group_by is not None:
             raise network.error("--input sweeps count totals by the cnncalc convention; it does not take "
                                 "--convention or --group-by")
         return network.cost_sweep(sizes)
@@ -116,15 +145,16 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
 
 @app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
-            as_json: JsonOpt = False, convention: ConventionOpt = ConventionName.cnncalc,
+            as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
+            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False,
+            metric: MetricOpt = None) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def analyse():
         from .api import compare
         if specs.count("-") > 1:
             raise SpecError("standard input can be read only once; name - at most once")
-        return compare([_read(s, max_layers, max_bytes) for s in specs], convention.value)
+        return compare([_read(s, max_layers, max_bytes) for s in specs], convention)
     _run(analyse, as_json, output, wide)
 
 
@@ -136,11 +166,13 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
 
 
 @app.command()
-def layers(convention: ConventionOpt = ConventionName.cnncalc, wide: WideOpt = False) -> None:
+def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
+    from .plugins import summary
     from .report.table import convention_text, layers_table
     try:
-        write_stdout(_render(convention_text(convention.value), layers_table(convention.value), wide=wide))
+        plugins = summary(load=True)  # first: a plug-in's layer types join the table
+        write_stdout(_render(convention_text(convention), layers_table(convention), *plugins, wide=wide))
     except SpecError as exc:
         _fail(exc.format())
 
@@ -148,6 +180,9 @@ def layers(convention: ConventionOpt = ConventionName.cnncalc, wide: WideOpt = F
 def _version(value: bool) -> None:
     if value:
         print(f"cnncalc {__version__}")
+        from .plugins import summary
+        for line in summary(load=False):  # installed plug-ins, none imported
+            print(line)
         raise typer.Exit()
 
 

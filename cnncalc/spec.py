@@ -96,6 +96,15 @@ def _unknown(key: str, known, pos: Position, what: str) -> SpecError:
     return SpecError(f"unknown {what} {key!r}", pos, hint)
 
 
+def _plugin_layer(type_name: str, pos: Position) -> bool:
+    """Whether an installed plug-in provides the layer type `type_name` (loaded now, on its first use)."""
+    from .plugins import load_plugin
+    try:
+        return load_plugin("layers", type_name)
+    except SpecError as exc:  # a broken plug-in: its own message, at the spec's `type`
+        raise SpecError(exc.message, pos, exc.hint) from None
+
+
 def _read_input(value: Value) -> tuple[int, ...]:
     if type(value) is Map:
         for key in value.items:
@@ -253,7 +262,7 @@ class _Expander:
         # Always: outside a block (or in one without parameters) a `$name` is refused here, not read as text.
         attrs = {k: self.substitute(v, scope) for k, v in attrs.items()}
         is_block = type_name in self.blocks
-        if not is_block and type_name not in REGISTRY:
+        if not is_block and type_name not in REGISTRY and not _plugin_layer(type_name, type_pos):
             raise _unknown(type_name, sorted(REGISTRY) + sorted(self.blocks), type_pos, "layer type")
         name = None
         if "name" in attrs:

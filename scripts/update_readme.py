@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import cnncalc  # noqa: E402
-from cnncalc.conventions import NAMES  # noqa: E402
+from cnncalc import conventions  # noqa: E402
+from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.report.table import convention_text  # noqa: E402
 
 
@@ -38,7 +40,7 @@ def zoo_table() -> str:
              "|---|---|---:|---:|---:|---:|---|"]
     for path in sorted((ROOT / "specs" / "zoo").glob("*.yaml")):
         graph = _load(path)
-        totals = {name: cnncalc.cost_report(graph, name)["totals"] for name in NAMES}
+        totals = {name: cnncalc.cost_report(graph, name)["totals"] for name in conventions.names()}
         lines.append(f"| {path.stem} | {'x'.join(map(str, graph.input))} | {totals['cnncalc']['params']:,} | "
                      f"{totals['cnncalc']['macs']:,} | {totals['fvcore']['macs']:,} | {totals['ptflops']['macs']:,} | "
                      f"{_last_field(cnncalc.rf_report(graph))} |")
@@ -49,7 +51,94 @@ def convention() -> str:
     return "```\n" + convention_text() + "\n```"
 
 
-SECTIONS = {"zoo": zoo_table, "convention": convention}
+def _families() -> dict[str, list[str]]:
+    """Layer types by the module that defines them (modules in name order, types in registration order), each
+    family titled by the start of its module's docstring ("Pooling layers: ..." -> "pooling layers")."""
+    families: dict[str, list[str]] = {}
+    for name, cls in sorted(REGISTRY.items(), key=lambda item: item[1].__module__):  # stable: registration order
+        families.setdefault(cls.__module__, []).append(name)
+    return {_family_title(module): names for module, names in families.items()}
+
+
+def _family_title(module: str) -> str:
+    doc = (sys.modules[module].__doc__ or module).strip()
+    title = doc.split(":")[0].split(".")[0].strip()
+    return title[0].lower() + title[1:]
+
+
+def _types(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def layer_types() -> str:
+    """The layer registry, family by family."""
+    return "\n".join(_bullet(f"- {title}: {_types(names)}") for title, names in _families().items())
+
+
+def counting() -> str:
+    """Each layer type's `counting` text; types that count alike share one line."""
+    rules: dict[str, list[str]] = {}
+    for names in _families().values():
+        for name in names:
+            rules.setdefault(REGISTRY[name].counting, []).append(name)
+    return "\n".join(_bullet(f"- {_types(names)}: {rule}") for rule, names in rules.items())
+
+
+def _bullet(text: str) -> str:
+    return textwrap.fill(text, 116, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+
+
+def conventions_table() -> str:
+    """The registered presets: the first paragraph of each statement, and the layer types it counts."""
+    lines = ["| convention | the figure it reproduces | layer types it counts (every other type: 0) |",
+             "|---|---|---|"]
+    for name in conventions.names()[1:]:
+        preset = conventions.get(name)
+        assert preset is not None
+        figure = " ".join(preset.statement.split("\n\n")[0].split())
+        counted = [t for t, rule in preset.rules.items() if rule.counted]
+        lines.append(f"| `{name}` | {figure.replace('|', '&#124;')} | {', '.join(counted)} |")
+    return "\n".join(lines)
+
+
+_SAMPLE = """input: [3, 8, 8]
+blocks:
+  b: {layers: [{type: conv, out: 4, kernel: 3, padding: 1, input: input}]}
+layers:
+  - {type: b, name: x}
+  - relu
+"""
+
+
+def _keys(prefix: str, keys: list[str], suffix: str, indent: int) -> list[str]:
+    text = prefix + ", ".join(f'"{k}"' for k in keys) + suffix
+    return textwrap.wrap(text, 116, subsequent_indent=" " * indent, break_on_hyphens=False, break_long_words=False)
+
+
+def json_cost() -> str:
+    """The cost document's keys, read from real reports: its columns are the metric registry's."""
+    graph = cnncalc.load(_SAMPLE, "sample.yaml")
+    doc = cnncalc.cost_report(graph)
+    row = next(r for r in doc["layers"] if "block" in r)
+    fixed = ["name", "type", "inputs", "output", "block"]
+    assert list(row)[:5] == fixed and list(row)[5:] == doc["columns"], "update the template in json_cost"
+    presets = {name: cnncalc.cost_report(graph, name)["columns"] for name in conventions.names()[1:]}
+    lines = ["```",
+             'cost:    {"schema_version": 1, "spec", "input": [C, H, W], "convention", "columns": [...],',
+             *_keys('          "layers": [{"name", "type", "inputs": [...], "output": [C, H, W], "block"?, ',
+                    doc["columns"], "}, ...],", 22),
+             *_keys('          "totals": {', list(doc["totals"]), "},", 21),
+             '          "diagnostics": [{"severity", "code", "message", "layers": [...]}, ...]}']
+    for columns in dict.fromkeys(map(tuple, presets.values())):
+        names = "|".join(name for name, c in presets.items() if tuple(c) == columns)
+        lines += textwrap.wrap(f"          (--convention {names}: the columns are {', '.join(columns)}, macs being "
+                               "the tool's figure; --group-by: \"groups\": [{\"group\", \"layers\", ...columns}] "
+                               "instead of \"layers\")", 116, subsequent_indent=" " * 11, break_on_hyphens=False)
+    return "\n".join(lines + ["```"])
+
+
+SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
+            "conventions": conventions_table, "json-cost": json_cost}
 
 
 def render(readme: str) -> str:

@@ -117,7 +117,7 @@ def test_errors_after_reading_name_the_file():
         lambda: net.rf_sweep([(1, 2**63)]): "is too large; the most is 2**63-1",
         lambda: net.cost_sweep("1"): "input 3x1x1 is invalid",
         lambda: net.cost_sweep([]): "no input sizes to sweep",
-        lambda: net.cost(convention="nope"): "no convention named 'nope'",
+        lambda: net.cost(convention="nope"): "unknown convention 'nope'",
         lambda: net.cost(group_by="layer"): "group_by is 'type' or 'block'",
     }
     for action, expected in cases.items():

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import cnncalc
@@ -59,3 +65,55 @@ def test_zero_counted_types_are_listed():
 def test_call_is_checked():
     with pytest.raises(cnncalc.SpecError, match="`call` must be one of"):
         cnncalc.load(spec_text((2, 6, 6), [{"type": "relu", "call": "lambda"}]))
+
+
+def test_an_unknown_convention_is_one_error_with_the_closest_name():
+    with pytest.raises(cnncalc.SpecError, match="unknown convention 'fvcor'") as caught:
+        cnncalc.cost_report(cnncalc.load(spec_text((2, 6, 6), [CONV])), "fvcor")
+    assert caught.value.hint == "did you mean 'fvcore'?"
+
+
+# A throw-away preset added through the public registration API, before the CLI is imported, as a module of
+# cnncalc or a plug-in would: the CLI must accept it, list it in --help and `cnncalc layers`, and count with it.
+THROWAWAY = """
+import sys
+from cnncalc.plugins import Convention, Rule, register_convention, zero
+register_convention(Convention(
+    "throwaway", "7 per conv output element",
+    {"conv": Rule("7 per output element", lambda node: 7 * node.output[0] * node.output[1] * node.output[2]),
+     "relu": zero()},
+    statement="Throw-away convention: seven per conv output element, nothing else."))
+from cnncalc.cli import main
+sys.argv = ["cnncalc", *sys.argv[1:]]
+main()
+"""
+
+
+def _run_with_throwaway(*args: str) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    return subprocess.run([sys.executable, "-c", THROWAWAY, *args], capture_output=True, text=True, env=env,
+                          cwd=root)
+
+
+def test_a_registered_convention_reaches_every_command(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text(spec_text((2, 6, 6), [CONV, {"name": "r", "type": "relu"}]))
+    for command in ("cost", "compare", "layers"):
+        help_text = " ".join(_run_with_throwaway(command, "--help").stdout.split())
+        assert "throwaway" in help_text, f"`cnncalc {command} --help` does not list the registered convention"
+    layers = _run_with_throwaway("layers", "--convention", "throwaway")
+    assert layers.returncode == 0, layers.stderr
+    assert "Throw-away convention: seven per conv output element" in layers.stdout
+    assert "7 per output element" in layers.stdout and "layer types and how throwaway counts them" in layers.stdout
+    cost = _run_with_throwaway("cost", str(spec), "--json", "--convention", "throwaway")
+    assert cost.returncode == 0, cost.stderr
+    doc = json.loads(cost.stdout)
+    assert doc["convention"] == "throwaway" and doc["totals"]["macs"] == 7 * 144
+    table = _run_with_throwaway("cost", str(spec), "--convention", "throwaway")
+    assert "throwaway MACs" in table.stdout and f"{7 * 144:,}" in table.stdout
+    compared = _run_with_throwaway("compare", str(spec), str(spec), "--json", "--convention", "throwaway")
+    assert json.loads(compared.stdout)["specs"][1]["totals"]["macs"] == 7 * 144
+    wrong = _run_with_throwaway("cost", str(spec), "--convention", "throwawy")
+    assert wrong.returncode == 2 and not wrong.stdout
+    assert wrong.stderr.strip() == "error: unknown convention 'throwawy'; hint: did you mean 'throwaway'?"

@@ -76,5 +76,5 @@ def test_fast_and_plain_coercion_agree_on_every_option(tmp_path, monkeypatch):
         assert outcomes[0] == outcomes[1], args
     # The matrix holds refusals by typer's own messages, not only successes.
     errors = {runner.invoke(fast, args).stderr for args in (["cost", HW5, "--max-layers", "1.5"],
-                                                            ["cost", HW5, "--convention", "nope"])}
+                                                            ["cost", HW5, "--group-by", "nope"])}
     assert all("Invalid value for" in message for message in errors), errors

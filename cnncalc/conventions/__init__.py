@@ -5,15 +5,23 @@ depending on the tool). A `Convention` is a table of per-layer-type `Rule`s, lik
 a short description plus a function of the node; a layer type missing from the table is *unsupported* and reported
 as a diagnostic, never silently 0. The default convention, "cnncalc", is the layers' own `ops` (see
 `cnncalc.layers.base`); the presets here reproduce another tool's total exactly.
+
+The presets form a registry: a module builds its `Convention` (its statement text included) and passes it to
+`register_convention`; the CLI's choices and `--help`, `cnncalc layers --convention` and the README read the
+registry, so a new preset is one module (imported at the bottom of this file, or a plug-in: see `cnncalc.plugins`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from difflib import get_close_matches
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from ..graph import Node
+from ..errors import SpecError
 from ..layers import numel
+
+if TYPE_CHECKING:
+    from ..graph import Node
 
 
 @dataclass(frozen=True)
@@ -24,14 +32,22 @@ class Rule:
     count: Callable[[Node], int]
     depends_on_call: Callable[[Node], bool] | None = None
     """Whether the count of this node changes with how PyTorch calls the layer (the spec's `call:`)."""
+    counted: bool = True
+    """False for a rule that gives 0 whatever the node (made by `zero`)."""
 
 
 @dataclass(frozen=True)
 class Convention:
+    """A tool's way of counting: one `Rule` per layer type it knows."""
+
     name: str
+    """What `--convention` takes."""
     figure: str
     """What the tool's number is, and how to get it from the tool."""
     rules: Mapping[str, Rule]
+    statement: str = ""
+    """The convention in full, as `cnncalc layers --convention NAME` prints it (the presets' module docstring);
+    its first paragraph goes to the README's table of conventions."""
 
     def count(self, node: Node) -> int | None:
         """The tool's figure for `node`, or None when the tool's rule for its type is unknown."""
@@ -45,7 +61,7 @@ def call(node: Node, default: str = "module") -> str:
 
 
 def zero(doc: str = "not counted") -> Rule:
-    return Rule(doc, lambda node: 0)
+    return Rule(doc, lambda node: 0, counted=False)
 
 
 def per_input(factor: int, doc: str | None = None) -> Rule:
@@ -56,15 +72,49 @@ def macs(doc: str = "MACs: the layer's multiplications") -> Rule:
     return Rule(doc, lambda node: node.layer.ops(node.input_shapes, node.output).macs)
 
 
-def _load() -> dict[str, Convention]:
-    from . import fvcore, ptflops, torchvision
-    return {c.name: c for c in (torchvision.CONVENTION, fvcore.CONVENTION, ptflops.CONVENTION)}
-
-
 DEFAULT = "cnncalc"
-NAMES = (DEFAULT, "torchvision", "fvcore", "ptflops")
+"""The layers' own counts (`cnncalc.layers.base`); not a preset."""
+
+PRESETS: dict[str, Convention] = {}
+"""Name -> preset, in registration order (the order of `--help` and of the README)."""
+
+
+def register_convention(convention: Convention) -> Convention:
+    """Add a preset; its name must be new (and not "cnncalc")."""
+    if convention.name == DEFAULT or convention.name in PRESETS:
+        raise RuntimeError(f"convention {convention.name!r} registered twice")
+    PRESETS[convention.name] = convention
+    return convention
+
+
+def names() -> tuple[str, ...]:
+    """Every convention `--convention` takes now: the default, then the registered presets."""
+    return (DEFAULT, *PRESETS)
+
+
+def __getattr__(attribute: str) -> tuple[str, ...]:
+    if attribute == "NAMES":  # kept for callers of the former constant; always current
+        return names()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def get(name: str) -> Convention | None:
-    """The preset called `name`; None for the default convention (the layers' own counts)."""
-    return None if name == DEFAULT else _load()[name]
+    """The preset called `name`; None for the default convention (the layers' own counts).
+
+    A name that no preset has is looked up among the installed plug-ins (entry point group `cnncalc.conventions`);
+    a name found nowhere raises SpecError with the closest known name."""
+    if name == DEFAULT:
+        return None
+    preset = PRESETS.get(name)
+    if preset is None:
+        from ..plugins import installed, load_plugin
+        if load_plugin("conventions", name):
+            return PRESETS[name]
+        known = [*names(), *(plugin.name for plugin in installed("conventions"))]
+        close = get_close_matches(name, known, 1)
+        raise SpecError(f"unknown convention {name!r}",
+                        hint=f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known))
+    return preset
+
+
+from . import torchvision, fvcore, ptflops  # noqa: E402,F401  (registration, in this order)

@@ -6,7 +6,7 @@ fvcore traces the model and counts one fused multiply-add as one flop; ops witho
 """
 
 from ..layers import numel
-from . import Convention, Rule, call, macs, per_input, zero
+from . import Convention, Rule, call, macs, per_input, register_convention, zero
 
 
 def _upsample(node) -> int:
@@ -20,7 +20,7 @@ def _global_avg(node) -> int:
 _UNSUPPORTED = "0: fvcore has no handle (warns 'Unsupported operator')"
 _IGNORED = "0: in fvcore's ignore list"
 
-CONVENTION = Convention(
+CONVENTION = register_convention(Convention(
     "fvcore", "fvcore FlopCountAnalysis(model, x).total(): one multiply-add counts as one flop",
     {
         "conv": macs("out elements * (C_in/groups)*kh*kw; bias and activation not counted"),
@@ -35,5 +35,4 @@ CONVENTION = Convention(
                                            "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish",
                                            "hardsigmoid", "softmax", "lrn", "channel_shuffle", "pad")},
         **{t: zero(_IGNORED) for t in ("relu", "concat", "split", "flatten", "dropout", "identity")},
-    })
-
+    }, statement=__doc__.strip()))

@@ -8,7 +8,7 @@ totals on every zoo model (measured with torchvision 0.29).
 """
 
 from ..layers import numel
-from . import Convention, Rule, call, zero
+from . import Convention, Rule, call, register_convention, zero
 
 # Activations: (module form, functional form) factor per element.
 _ACTIVATION = {"relu": (2, 1), "gelu": (2, 1), "relu6": (1, 1), "leaky_relu": (1, 0), "silu": (1, 1),
@@ -34,7 +34,7 @@ def _activation(name: str) -> Rule:
     module, functional = _ACTIVATION[name]
     return Rule(f"{module} per element as a module, {functional} as F.{name}",
                 lambda node: _activation_count(name, call(node), numel(node.output)),
-                (lambda node: True) if module != functional else None)
+                (lambda node: True) if module != functional else None, counted=module + functional > 0)
 
 
 def _fused_activation_depends_on_call(node) -> bool:
@@ -64,7 +64,7 @@ def _elementwise(node) -> int:
     return (len(node.inputs) - 1) * numel(node.output) if call(node, "operator") == "method" else 0
 
 
-CONVENTION = Convention(
+CONVENTION = register_convention(Convention(
     "ptflops", "ptflops get_model_complexity_info(..., backend='pytorch') MACs (count_functional=True)",
     {
         "conv": Rule("out elements * (C_in/groups)*kh*kw + out elements if bias (+ activation)", _weighted,
@@ -86,4 +86,4 @@ CONVENTION = Convention(
                     _elementwise, _always),
         **{t: zero("not counted") for t in ("concat", "split", "channel_shuffle", "flatten", "dropout", "identity",
                                             "pad")},
-    })
+    }, statement=__doc__.strip()))

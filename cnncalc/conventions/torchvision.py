@@ -1,7 +1,7 @@
 """torchvision's published "GFLOPS" (`Weights.meta["_ops"]`): the multiplications of conv and linear layers,
 bias not counted, rounded to 3 decimals in billions. Measured equal on all 14 zoo models (torchvision 0.29)."""
 
-from . import Convention, macs, zero
+from . import Convention, macs, register_convention, zero
 
 _WEIGHTED = {"conv": macs("MACs: out elements * (C_in/groups)*kh*kw, no bias"),
              "conv_transpose": macs("MACs: in elements * (C_out/groups)*kh*kw, no bias"),
@@ -12,6 +12,6 @@ _NOT_COUNTED = ("add", "mul", "concat", "split", "channel_shuffle", "flatten", "
                 "global_maxpool", "upsample", "lrn", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu",
                 "silu", "hardswish", "hardsigmoid", "softmax")
 
-CONVENTION = Convention(
+CONVENTION = register_convention(Convention(
     "torchvision", "MACs of conv and linear layers, as torchvision's weights.meta['_ops'] (x 1e9, 3 decimals)",
-    {**_WEIGHTED, **{t: zero("not counted: only conv and linear") for t in _NOT_COUNTED}})
+    {**_WEIGHTED, **{t: zero("not counted: only conv and linear") for t in _NOT_COUNTED}}, statement=__doc__.strip()))

@@ -162,10 +162,11 @@ def _default(value: object) -> str:
 
 
 def convention_text(convention: str = "cnncalc") -> str:
-    """The convention's statement: the docstring of the layer base module, or of the tool's preset module."""
+    """The convention's statement: the docstring of the layer base module, or the preset's own `statement`."""
     if convention != "cnncalc":
-        import importlib
-        return (importlib.import_module(f"cnncalc.conventions.{convention}").__doc__ or "").strip()
+        from .. import conventions
+        preset = conventions.get(convention)
+        return preset.statement.strip() if preset is not None else ""
     text = CONVENTION_DOC or ""
     return text[text.index("Counting convention"):].strip()
 
