@@ -135,6 +135,7 @@ def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes
                             hint=f"write {ref}.0 .. {ref}.{len(node.outputs) - 1}")
         return index[name], 0
     base, dot, chunk = name.rpartition(".")
+    base = aliases.get(base, base)  # `inst.0`: output 0 of the split that ends block instance `inst`
     if dot and base in index and chunk.isascii() and chunk.isdigit():  # not `s.²`: str.isdigit takes it
         node = nodes[index[base]]
         k = int(chunk) if len(chunk) <= 18 else len(node.outputs)  # a number of thousands of digits: too large

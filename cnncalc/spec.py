@@ -283,6 +283,9 @@ class _Expander:
             refs = []
         inputs = tuple(self.resolve(read_name(r, inputs_key or "input"), scope) for r in refs) or (previous,)
         input_pos = tuple(r.pos for r in refs) or (pos,)
+        if is_block and len(inputs) > 1:
+            raise SpecError(f"block {type_name!r} reads one input, got {len(inputs)}", key_pos.get("inputs", pos),
+                            hint="inside a block, `input` is its one input; merge several with concat or add first")
         if copies > 1 and len(inputs) > 1:
             raise SpecError("`repeat` chains one-input layers and blocks; this entry has several inputs",
                             key_pos.get("repeat", pos))

@@ -219,6 +219,10 @@ CASES = [
     Case("output-padding-too-large", layer("{type: conv_transpose, out: 4, kernel: 3, stride: 2, output_padding: "
          "2}"), "output_padding must be smaller than the stride", 3, 58),
     Case("pad-same", layer("{type: pad, padding: same}"), "pad needs explicit sizes", 3, 17),
+    Case("pool-padding-above-half-kernel", layer("{type: maxpool, kernel: 3, padding: 2}"), "padding 2 is more "
+         "than half the kernel 3 along the height; PyTorch refuses it; hint: pad at most 1 on each side", 3, 32),
+    Case("avgpool-padding-above-half-kernel", layer("{type: avgpool, kernel: [4, 2], padding: [2, 2]}"),
+         "padding 2 is more than half the kernel 2 along the width", 3, 37),
     Case("output-above-int64", "input: [3, 3037000500, 3037000500]\nlayers:\n  - {type: upsample, scale: "
          "4000000000}\n", "is too large (a size above 2**63-1)", 3, 5),
     # ---------------------------------------------------------------------------------------------- blocks
@@ -247,6 +251,8 @@ CASES = [
     Case("block-over-layer-limit", "input: [3, 32, 32]\nblocks:\n  b: {layers: [{type: relu, repeat: 1000}]}\n"
          "  c: {layers: [{type: b, repeat: 1000}]}\nlayers: [{type: c, repeat: 2}]\n",
          "spec expands to more than 1,000,000 layers", 5, 20),
+    Case("block-given-two-inputs", "input: [3, 32, 32]\nblocks:\n  b: {layers: [relu]}\nlayers:\n  - {type: relu, "
+         "name: a}\n  - {type: b, inputs: [a, input]}\n", "block 'b' reads one input, got 2", 6, 15),
     Case("block-parameter-twice", "input: [3, 32, 32]\nblocks:\n  b: {params: [x, x], layers: [relu]}\n"
          "layers: [b]\n", "declares parameter 'x' twice", 3, 19),
     # ---------------------------------------------------------------------------------------- bytes, encodings
