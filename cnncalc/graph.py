@@ -7,9 +7,8 @@ one pass resolves names and infers every shape. Node 0 is the network input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from difflib import get_close_matches
 
-from .errors import Position, SpecError
+from .errors import Position, SpecError, quote, suggest
 from .layers import REGISTRY, Layer, LayerError, Shape, build
 from .layers.base import MAX_INT
 from .source import Limits
@@ -84,7 +83,7 @@ def build_graph(spec: Spec) -> Graph:
         if entry.name in declared or entry.name in spec.aliases and spec.aliases[entry.name] != entry.name:
             first = declared.get(entry.name)
             where = f" (first at line {first.line})" if first else ""
-            raise SpecError(f"duplicate layer name {entry.name!r}{where}", entry.key_pos.get("name", entry.pos))
+            raise SpecError(f"duplicate layer name {quote(entry.name)}{where}", entry.key_pos.get("name", entry.pos))
         declared[entry.name] = entry.pos
     for entry in spec.entries:
         cls = REGISTRY[entry.type]
@@ -145,20 +144,20 @@ def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes
         return index[base], k
     if dot and base in index:  # `s.x`, `s.`, `s.²`
         node = nodes[index[base]]
-        raise SpecError(f"{node.type} {base!r} has no output {chunk!r}", pos,
+        raise SpecError(f"{node.type} {base!r} has no output {quote(chunk)}", pos,
                         hint=f"write {base}.0 .. {base}.{len(node.outputs) - 1}" if len(node.outputs) > 1 else
                         f"write {base}")
     shown = _local(ref, entry)
     if name == entry.name:
-        raise SpecError(f"layer {shown!r} reads itself", pos, hint="name an earlier layer")
+        raise SpecError(f"layer {quote(shown)} reads itself", pos, hint="name an earlier layer")
     if name in declared or (dot and base in declared):
         line = declared.get(name) or declared[base]
-        raise SpecError(f"layer {shown!r} is defined later (line {line.line}); a layer reads only earlier layers",
-                        pos)
+        raise SpecError(f"layer {quote(shown)} is defined later (line {line.line}); a layer reads only earlier "
+                        f"layers", pos)
     prefix = entry.name[: entry.name.rfind("/") + 1]
     candidates = [n[len(prefix):] for n in index if n.startswith(prefix) and "/" not in n[len(prefix):]]
-    close = get_close_matches(shown, candidates + [NETWORK_INPUT], 1)
-    raise SpecError(f"unknown layer {shown!r}", pos, hint=f"did you mean {close[0]!r}?" if close else
+    close = suggest(shown, candidates + [NETWORK_INPUT])
+    raise SpecError(f"unknown layer {quote(shown)}", pos, hint=f"did you mean {close!r}?" if close else
                     "name `input` or a layer written before this one")
 
 

@@ -7,10 +7,9 @@ shapes, references) is checked when the graph is built, with the positions kept 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import PurePath
 
-from .errors import Position, SpecError
+from .errors import Position, SpecError, quote, suggest
 from .layers import REGISTRY
 from .layers.base import read_int, read_name
 from .source import Limits, Map, Scalar, Seq, Value, parse_yaml
@@ -91,9 +90,9 @@ def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits()) 
 
 
 def _unknown(key: str, known, pos: Position, what: str) -> SpecError:
-    close = get_close_matches(key, list(known), 1)
-    hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known)
-    return SpecError(f"unknown {what} {key!r}", pos, hint)
+    close = suggest(key, known)
+    hint = f"did you mean {close!r}?" if close else "known: " + ", ".join(known)
+    return SpecError(f"unknown {what} {quote(key)}", pos, hint)
 
 
 def _read_input(value: Value) -> tuple[int, ...]:
@@ -162,7 +161,7 @@ def _read_blocks(value: Value | None) -> dict[str, Block]:
 
 def _check_name(name: str, pos: Position) -> None:
     if not name or "/" in name or "." in name or name == NETWORK_INPUT or name.startswith("$"):
-        raise SpecError(f"{name!r} cannot be a name: names are non-empty, not `input`, without `/` or `.`", pos)
+        raise SpecError(f"{quote(name)} cannot be a name: names are non-empty, not `input`, without `/` or `.`", pos)
 
 
 @dataclass
@@ -323,11 +322,12 @@ class _Expander:
         params: dict[str, Value] = {}
         for key, value in attrs.items():
             if key not in block.params:
-                close = get_close_matches(key, list(block.params), 1)
-                hint = (f"did you mean {close[0]!r}?" if close else "its parameters: " + ", ".join(block.params)) \
+                close = suggest(key, block.params)
+                hint = (f"did you mean {close!r}?" if close else "its parameters: " + ", ".join(block.params)) \
                     if block.params else None
-                raise SpecError(f"block {block.name!r} has no parameter {key!r}" if block.params else
-                                f"block {block.name!r} takes no parameters, got {key!r}", key_pos.get(key, pos), hint)
+                raise SpecError(f"block {block.name!r} has no parameter {quote(key)}" if block.params else
+                                f"block {block.name!r} takes no parameters, got {quote(key)}", key_pos.get(key, pos),
+                                hint)
             params[key] = value
         for pname, default in block.params.items():
             if pname not in params:
