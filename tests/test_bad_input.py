@@ -91,6 +91,26 @@ CASES = [
     Case("python-object-tag", layer("!!python/object/apply:os.system [echo hi]"), "is not allowed in a spec", 3, 5),
     Case("python-name-tag", "input: !!python/name:os.system\nlayers: [relu]\n", "is not allowed in a spec", 1, 8),
     Case("local-tag", layer("!conv {out: 8, kernel: 3}"), "YAML tag '!conv' is not allowed", 3, 5),
+    # A tag is accepted only where it restates how the value is read; one that would change the value is refused.
+    Case("empty-tag-on-int", layer("{type: conv, out: ! 4, kernel: 3}"), "`out` must be an integer, got the string "
+         "'4'; hint: remove the tag `!`", 3, 23),
+    Case("str-tag-on-int", layer("{type: conv, out: !!str 4, kernel: 3}"), "got the string '4'; hint: remove the "
+         "tag `!!str`", 3, 23),
+    Case("float-tag-on-int", layer("{type: conv, out: !!float 4, kernel: 3}"), "YAML tag '!!float' contradicts "
+         "the value '4', which a spec reads as an integer; hint: remove the tag", 3, 23),
+    Case("null-tag-on-type", layer("{type: !!null relu}"), "YAML tag '!!null' contradicts the value 'relu', which a "
+         "spec reads as a string", 3, 12),
+    Case("int-tag-on-quoted", layer('{type: conv, out: !!int "4", kernel: 3}'), "YAML tag '!!int' contradicts the "
+         "value '4', which a spec reads as a string (it is quoted)", 3, 23),
+    Case("int-tag-on-octal", layer("{type: conv, out: !!int 010, kernel: 3}"), "a number with a leading zero", 3, 23),
+    Case("bool-tag-on-word", layer("{type: conv, out: 4, kernel: 3, bias: !!bool yes}"), "YAML tag '!!bool' "
+         "contradicts the value 'yes', which a spec reads as a string", 3, 43),
+    Case("map-tag-on-scalar", layer("{type: conv, out: !!map 4, kernel: 3}"), "YAML tag '!!map' does not fit a "
+         "single value", 3, 23),
+    Case("seq-tag-on-mapping", layer("!!seq {type: relu}"), "YAML tag '!!seq' does not fit a mapping", 3, 5),
+    Case("binary-tag", layer("{type: relu, name: !!binary YWJj}"), "YAML tag '!!binary' is not allowed", 3, 24),
+    Case("custom-tag-on-int", layer("{type: conv, out: !foo 4, kernel: 3}"), "YAML tag '!foo' is not allowed", 3,
+         23),
     # ------------------------------------------------------------------------------------- YAML 1.1 surprises
     Case("exponent-for-int", layer("{type: conv, out: 1e3, kernel: 3}"), "`out` must be an integer, got 1e3; "
          "hint: write 1000", 3, 23),

@@ -108,7 +108,8 @@ def read_int(value: Value, name: str, minimum: int = 1) -> int:
         raise _fail(value, f"`{name}` must be an integer, got the boolean {text}")
     if s.quoted:
         raise _fail(value, f"`{name}` must be an integer, got the string {_short(repr(text))}",
-                    hint="remove the quotes" if _DECIMAL.match(text.strip()) else None)
+                    hint=(f"remove the tag `{s.tag}`" if s.tag else "remove the quotes")
+                    if _DECIMAL.match(text.strip()) else None)
     raise _fail(value, f"`{name}` must be an integer, got {_short(repr(text))}")
 
 
