@@ -23,17 +23,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="write one JSON document t
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="write to FILE atomically instead")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", help="refuse specs expanding to more layers")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", help="refuse larger spec files")]
+MaxTracedOpt = Annotated[int, typer.Option("--max-traced", help="refuse receptive fields tracing more positions")]
+MaxJumpDigitsOpt = Annotated[int, typer.Option("--max-jump-digits", help="refuse longer receptive-field jumps")]
 
 DEFAULT = Limits()
 
 
-def _load(spec: str, max_layers: int, max_bytes: int, sizes: list[tuple[int, int]] | None = None):
+def _load(spec: str, max_layers: int, max_bytes: int, sizes: list[tuple[int, int]] | None = None, **more: int):
     from .graph import load
-    for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes)):
+    for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes), *(
+            ("--" + key[4:].replace("_", "-"), value) for key, value in more.items())):
         if value < 1:
             raise SpecError(f"{flag} must be at least 1, got {value}")
     limits = Limits(max_bytes=max_bytes, max_layers=max_layers,
-                    max_nodes=max(DEFAULT.max_nodes, max_bytes // 2))
+                    max_nodes=max(DEFAULT.max_nodes, max_bytes // 2), **more)
     text, name = read_spec_source(spec, limits)
     _SPEC_NAME[0] = name
     if sizes is not None:  # --input: the graph for its structure; the sweep recomputes every shape
@@ -47,11 +50,11 @@ InputOpt = Annotated[Optional[str], typer.Option(
 
 
 def _sweep(kind: str, spec: str, sizes: str, as_json: bool, output: Path | None, max_layers: int,
-           max_bytes: int) -> None:
+           max_bytes: int, **more: int) -> None:
     """`cost`/`rf` with --input: one row per input size (see cnncalc.sweep for the JSON document)."""
     from .sweep import cost_sweep, parse_sizes, rf_sweep, sweep_renderables
     wanted = parse_sizes(sizes)
-    doc = (cost_sweep if kind == "cost" else rf_sweep)(_load(spec, max_layers, max_bytes, wanted), wanted)
+    doc = (cost_sweep if kind == "cost" else rf_sweep)(_load(spec, max_layers, max_bytes, wanted, **more), wanted)
     if not doc["sweep"]:
         raise SpecError(doc["diagnostics"][0]["message"] if doc["diagnostics"] else "no valid input size")
     if as_json:
@@ -134,16 +137,20 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         help="layer for --at (default: the last)")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None) -> None:
+       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None,
+       max_traced: MaxTracedOpt = DEFAULT.max_traced, max_jump_digits: MaxJumpDigitsOpt = DEFAULT.max_jump_digits
+       ) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
+    more = {"max_traced": max_traced, "max_jump_digits": max_jump_digits}
+
     def action() -> None:
         if sizes is not None:
             if layer is not None or at is not None:
                 raise SpecError("--input sweeps the last spatial layer; it does not take --layer or --at")
-            return _sweep("rf", spec, sizes, as_json, output, max_layers, max_bytes)
+            return _sweep("rf", spec, sizes, as_json, output, max_layers, max_bytes, **more)
         from .report import rf_report
         index = _parse_at(at)
-        doc = rf_report(_load(spec, max_layers, max_bytes), layer=layer, at=index)
+        doc = rf_report(_load(spec, max_layers, max_bytes, **more), layer=layer, at=index)
         if as_json:
             _emit(_json(doc), output)
             return

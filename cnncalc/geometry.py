@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd as _gcd
+from typing import Sequence
 
 
 class GeometryError(ValueError):
@@ -114,12 +115,12 @@ class IndexMap:
     """One axis of a layer that is not a sliding window (upsampling, transposed conv, irregular adaptive pooling):
     output index x reads the input positions `back(x)` lists, in ascending order."""
 
-    reads: tuple[tuple[int, ...], ...]
-    """For each output index, the input positions it reads."""
+    reads: tuple[Sequence[int], ...]
+    """For each output index, the input positions it reads, ascending (a tuple, or a range for long runs)."""
 
     affine = False
 
-    def back(self, x: int) -> tuple[int, ...]:
+    def back(self, x: int) -> Sequence[int]:
         return self.reads[x] if 0 <= x < len(self.reads) else ()
 
 

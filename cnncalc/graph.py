@@ -50,6 +50,8 @@ class Graph:
     file: str
     input: Shape
     nodes: list[Node]
+    limits: Limits = Limits()
+    """Bounds of the analyses (receptive-field positions traced, digits of a jump), from the spec's reading."""
 
     @property
     def layers(self) -> list[Node]:
@@ -111,7 +113,7 @@ def build_graph(spec: Spec) -> Graph:
                                 f"(a size above 2**63-1)", entry.pos)
         index[entry.name] = len(nodes)
         nodes.append(Node(len(nodes), entry.name, layer, refs, shapes, outputs, entry))
-    return Graph(spec.name, spec.file, spec.input, nodes)
+    return Graph(spec.name, spec.file, spec.input, nodes, spec.limits)
 
 
 def _check_arity(cls: type[Layer], entry: Entry, count: int) -> None:

@@ -68,10 +68,16 @@ class Limits:
     """Largest spec file read (`--max-bytes`)."""
     max_nodes: int = 5_000_000
     """Most YAML nodes visited, counting every use of an alias (`--max-bytes` raises it in proportion)."""
-    max_layers: int = 1_000_000
+    max_layers: int = 100_000
     """Most layers after blocks and repeats are expanded (`--max-layers`)."""
     max_depth: int = 64
     """Deepest nesting of YAML collections."""
+    max_traced: int = 2_000_000
+    """Most positions the receptive-field analysis traces one by one (`--max-traced`): the outputs of layers that are
+    not sliding windows (upsample, conv_transpose, irregular adaptive pooling) and every window read through them,
+    one per jump kept where paths meet, and the positions `rf --at` visits."""
+    max_jump_digits: int = 100
+    """Most decimal digits of a receptive-field jump, the product of the strides on a path (`--max-jump-digits`)."""
 
 
 def resolve_scalar(text: str) -> object:

@@ -54,6 +54,8 @@ class Spec:
     entries: list[Entry]
     aliases: dict[str, str] = field(default_factory=dict)
     """Block instance or repeated entry name -> the name of the layer that is its output."""
+    limits: Limits = Limits()
+    """The limits it was read under; the analyses honour them too."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits()) 
     expander = _Expander(blocks, limits)
     layers = root.items["layers"]
     expander.expand(_layer_list(layers, "layers"), _Scope("", NETWORK_INPUT, {}, None), [])
-    return Spec(name, filename, shape, root.items["input"].pos, expander.entries, expander.aliases)
+    return Spec(name, filename, shape, root.items["input"].pos, expander.entries, expander.aliases, limits)
 
 
 def _unknown(key: str, known, pos: Position, what: str) -> SpecError:

@@ -104,9 +104,10 @@ class GlobalMaxPool(_GlobalPool):
         return Ops(comparisons=c * (h * w - 1))
 
 
-def adaptive_reads(size: int, out: int) -> tuple[tuple[int, ...], ...]:
-    """PyTorch's adaptive pooling windows: output i reads floor(i*n/o) .. ceil((i+1)*n/o) - 1."""
-    return tuple(tuple(range(i * size // out, -(-(i + 1) * size // out))) for i in range(out))
+def adaptive_reads(size: int, out: int) -> tuple[range, ...]:
+    """PyTorch's adaptive pooling windows: output i reads floor(i*n/o) .. ceil((i+1)*n/o) - 1 (ranges: a window of
+    a huge map costs nothing until it is read)."""
+    return tuple(range(i * size // out, -(-(i + 1) * size // out)) for i in range(out))
 
 
 def _adaptive_axis(size: int, out: int):
