@@ -32,7 +32,7 @@ DEFAULT = Limits()
 def _load(spec: str, max_layers: int, max_bytes: int, sizes: list[tuple[int, int]] | None = None, **more: int):
     from .graph import load
     for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes), *(
-            ("--" + key[4:].replace("_", "-"), value) for key, value in more.items())):
+            ("--" + key.replace("_", "-"), value) for key, value in more.items())):
         if value < 1:
             raise SpecError(f"{flag} must be at least 1, got {value}")
     limits = Limits(max_bytes=max_bytes, max_layers=max_layers,

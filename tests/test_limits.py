@@ -95,3 +95,11 @@ def test_raising_a_limit_lets_the_spec_through():
     assert refused.returncode == 2 and b"layer 'maxpool17': its receptive-field jump" in refused.stderr
     assert run("--max-jump-digits", "102").returncode == 2
     assert json.loads(run("--max-jump-digits", "103").stdout)["layers"][-1]["rf"]["height"]["jump"] == 10**102
+
+
+@pytest.mark.parametrize("flag", ["--max-traced", "--max-jump-digits"])
+def test_limits_must_be_positive(flag: str):
+    done = subprocess.run([sys.executable, "-m", "cnncalc", "rf", "--json", flag, "0", "-"],
+                          input=b"input: [1, 8, 8]\nlayers: [relu]\n", capture_output=True, timeout=TIMEOUT)
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().startswith(f"error: {flag} must be at least 1, got 0")
