@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cnncalc
+
 from cnncalc.geometry import Padding
 from cnncalc.layers import LayerError
 from cnncalc.layers.conv import Conv
@@ -109,3 +111,12 @@ def test_edge_cases_named_in_the_issue():
     assert cnncalc_size("maxpool", 1, 2, 2, 0, 1, False) == "empty"
     assert cnncalc_size("maxpool", 8, 3, 2, 2, 1, False) == "padding"     # 2 > 3 // 2
     assert cnncalc_size("conv", 8, 3, 2, 5, 1, False) == (8 + 10 - 3) // 2 + 1  # convs take any padding
+
+
+@pytest.mark.parametrize("size", [16, 24])
+def test_googlenet_runs_where_torchvision_runs(size):
+    """torchvision's GoogLeNet (ceil-mode max pools) accepts 16x16 and 24x24 inputs; its last pooled map is 1x1."""
+    text = (Path(__file__).parent.parent.parent / "specs" / "zoo" / "googlenet.yaml").read_text()
+    graph = cnncalc.load(text.replace("input: [3, 224, 224]", f"input: [3, {size}, {size}]"))
+    assert graph.nodes[-1].output == (1000,)
+    assert min(n.output[1] for n in graph.layers if len(n.output) == 3) == 1
