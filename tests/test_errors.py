@@ -1,9 +1,10 @@
 """What an error message shows of a hostile spec: every string literal, control characters made visible, bounded.
 
 A name or type holding ESC [2J (clear the screen), an OSC sequence (retitle the terminal), NUL, a line break, a
-bidi override (U+202E) or 2 MB of text (twice fits under the 10 MB file limit) reaches every kind of message (unknown type, unknown reference, duplicate
-name, unknown attribute, ...). Standard error must then hold no control character but the line breaks between the
-message, the source line and the caret, no bidi control, and at most a few kilobytes.
+bidi override (U+202E) or 2 MB of text (twice fits under the 10 MB file limit) reaches every kind of message
+(unknown type, unknown reference, duplicate name, unknown attribute, ...). Standard error must then hold no control
+character but the line breaks between the message, the source line and the caret, no bidi control, and at most a
+few kilobytes.
 """
 
 from __future__ import annotations

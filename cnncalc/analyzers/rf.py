@@ -156,7 +156,7 @@ def receptive_fields(graph: Graph) -> RFResult:
                 budget.spend(count * len(moved) if any(m.lines is None for m in moved) else
                              sum(len(m.lines) for m in moved), node)  # type: ignore[arg-type]
             merged = moved[0] if len(moved) == 1 else _merge(moved, count)
-            if merged.lines is not None and merged.lines[-1][0] >= too_far:
+            if merged.lines is not None and max(j for j, _, _ in merged.lines) >= too_far:
                 raise SpecError(f"layer {quote(node.name)}: its receptive-field jump along the "
                                 f"{('height', 'width')[axis]} has more than {graph.limits.max_jump_digits:,} digits "
                                 f"(a jump is the product of the strides on the way)",
