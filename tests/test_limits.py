@@ -103,3 +103,23 @@ def test_limits_must_be_positive(flag: str):
                           input=b"input: [1, 8, 8]\nlayers: [relu]\n", capture_output=True, timeout=TIMEOUT)
     assert done.returncode == 2 and done.stdout == b""
     assert done.stderr.decode().startswith(f"error: {flag} must be at least 1, got 0")
+
+
+def test_identity_layers_share_a_per_position_table():
+    """Through activations after an upsample the table is one object, not a copy per layer; each layer's report
+    still summarises it, so the layers after a per-position one are charged their map size."""
+    import cnncalc
+    from cnncalc.analyzers.rf import receptive_fields
+
+    graph = cnncalc.load("input: [1, 5, 5]\nlayers:\n  - {type: upsample, scale: 3}\n  - {type: relu, repeat: 5}\n")
+    fields = receptive_fields(graph).fields
+    assert all(fields[k][axis].table is fields[1][axis].table for k in range(2, 7) for axis in (0, 1))
+    assert fields[1][0].table == (tuple(x // 3 for x in range(15)), tuple(x // 3 for x in range(15)))
+    # upsample: 15 + 15 outputs listed, 15 per axis traced; each relu: 15 per axis.
+    small = cnncalc.load("input: [1, 5, 5]\nlayers:\n  - {type: upsample, scale: 3}\n  - {type: relu, repeat: 5}\n",
+                         limits=cnncalc.Limits(max_traced=30 + 30 + 5 * 30))
+    receptive_fields(small)
+    smaller = cnncalc.load("input: [1, 5, 5]\nlayers:\n  - {type: upsample, scale: 3}\n  - {type: relu, repeat: 5}\n",
+                           limits=cnncalc.Limits(max_traced=30 + 30 + 5 * 30 - 1))
+    with pytest.raises(cnncalc.SpecError, match="layer 'relu5'"):
+        receptive_fields(smaller)
