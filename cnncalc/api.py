@@ -36,12 +36,16 @@ Sizes = Union[str, Sequence[Union[int, "tuple[int, int]"]]]
 """Input sizes of a sweep: `"224,320x480,32:1024:32"` (as `--input` takes them), or N and (H, W) items."""
 
 
-def limits(max_layers: int = Limits.max_layers, max_bytes: int = Limits.max_bytes) -> Limits:
-    """The limits `--max-layers` and `--max-bytes` set (the YAML node limit grows with the byte limit)."""
-    for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes)):
+def limits(max_layers: int = Limits.max_layers, max_bytes: int = Limits.max_bytes,
+           max_traced: int = Limits.max_traced, max_jump_digits: int = Limits.max_jump_digits) -> Limits:
+    """The limits `--max-layers`, `--max-bytes`, `--max-traced` and `--max-jump-digits` set (the YAML node limit
+    grows with the byte limit)."""
+    for flag, value in (("--max-layers", max_layers), ("--max-bytes", max_bytes), ("--max-traced", max_traced),
+                        ("--max-jump-digits", max_jump_digits)):
         if type(value) is not int or value < 1:
             raise SpecError(f"{flag} must be at least 1, got {value}")
-    return Limits(max_bytes=max_bytes, max_layers=max_layers, max_nodes=max(Limits.max_nodes, max_bytes // 2))
+    return Limits(max_bytes=max_bytes, max_layers=max_layers, max_nodes=max(Limits.max_nodes, max_bytes // 2),
+                  max_traced=max_traced, max_jump_digits=max_jump_digits)
 
 
 def read(path: str | os.PathLike[str], limits: Limits = Limits()) -> Network:

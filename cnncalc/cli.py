@@ -23,14 +23,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="write one JSON document t
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="write to FILE atomically instead")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", help="refuse specs expanding to more layers")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", help="refuse larger spec files")]
+MaxTracedOpt = Annotated[int, typer.Option("--max-traced", help="refuse receptive fields tracing more positions")]
+MaxJumpDigitsOpt = Annotated[int, typer.Option("--max-jump-digits", help="refuse longer receptive-field jumps")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="print every column in full, whatever the terminal's width")]
 
 DEFAULT = Limits()
 
 
-def _read(spec: str, max_layers: int, max_bytes: int):
+def _read(spec: str, max_layers: int, max_bytes: int, **more: int):
     from .api import limits, read
-    return read(spec, limits(max_layers, max_bytes))
+    return read(spec, limits(max_layers, max_bytes, **more))
 
 
 InputOpt = Annotated[Optional[str], typer.Option(
@@ -68,10 +70,12 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         help="layer for --at (default: the last); only with --at")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False) -> None:
+       max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False,
+       max_traced: MaxTracedOpt = DEFAULT.max_traced, max_jump_digits: MaxJumpDigitsOpt = DEFAULT.max_jump_digits
+       ) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes)
+        network = _read(spec, max_layers, max_bytes, max_traced=max_traced, max_jump_digits=max_jump_digits)
         if sizes is None:
             return network.rf(layer=layer, at=at)
         if layer is not None or at is not None:

@@ -4,6 +4,53 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MESSAGE_LIMIT = 600
+"""Most characters of a message (and, apart, of a hint) that reach the terminal; longer ones are cut in the middle."""
+
+
+def visible(text: str) -> str:
+    """`text` as it can be shown on a terminal: every character that is not printable (controls such as ESC, line
+    breaks, bidi overrides such as U+202E, NUL) is written as its Python escape (`\\x1b`, `\\u202e`)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """`text` if it has at most `limit` characters, else its head and tail around `...` and its length."""
+    if len(text) <= limit:
+        return text
+    tail = max(limit // 6, 1)
+    head = max(limit - tail - 3, 1)
+    return f"{text[:head]}...{text[-tail:]} ({len(text)} characters)"
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """A string of the spec as a message quotes it: `repr` (so control characters are escaped), cut to an excerpt
+    when longer than `limit` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(excerpt(text, limit).rsplit(" (", 1)[0]) + f" ({len(text)} characters)"
+
+
+def suggest(word: str, known) -> str | None:
+    """The known name closest to `word` (a likely typo), or None; a word far longer than any name gets none (and
+    costs nothing: difflib is quadratic)."""
+    if len(word) > 100:
+        return None
+    from difflib import get_close_matches
+    close = get_close_matches(word, list(known), 1)
+    return close[0] if close else None
+
+
+def _bounded(text: str) -> str:
+    """Visible and at most about MESSAGE_LIMIT characters: the one place every message and hint passes through."""
+    text = visible(text)
+    if len(text) > MESSAGE_LIMIT:
+        cut = len(text) - MESSAGE_LIMIT
+        text = f"{text[:MESSAGE_LIMIT * 5 // 6]} [... {cut} characters ...] {text[-(MESSAGE_LIMIT // 6):]}"
+    return text
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -29,11 +76,14 @@ class SpecError(Exception):
         self.source_line = source_line
 
     def format(self) -> str:
-        """`FILE:LINE:COL: error: MESSAGE (hint)`, then the source line with a caret when known."""
+        """`FILE:LINE:COL: error: MESSAGE; hint: HINT`, then the source line with a caret when known; control
+        characters made visible, message and hint at most about MESSAGE_LIMIT characters each."""
         where = f"{self.position}: " if self.position else ""
-        text = f"{where}error: {self.message}"
+        # Every string of the spec shown here is shown literally and bounded: names reach messages through
+        # f-strings, so the whole message and hint are made visible and cut here, where no call site can forget.
+        text = visible(where) + "error: " + _bounded(self.message)
         if self.hint:
-            text += f"; hint: {self.hint}"
+            text += "; hint: " + _bounded(self.hint)
         if self.source_line is not None and self.position is not None:
             # Control characters (a terminal escape sequence in a hostile spec) are shown as `?`, one for one.
             line = "".join(ch if ch.isprintable() else " " if ch == "\t" else "?"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd as _gcd
+from typing import Sequence
 
 
 class GeometryError(ValueError):
@@ -21,6 +22,13 @@ def any_below(value, bound: int) -> bool:
     if type(value) is int:
         return value < bound
     return bool((value < bound).any())
+
+
+def any_above(value, bound: int) -> bool:
+    """`value > bound` for a size; for an array of sizes (a sweep over input sizes), whether any is above."""
+    if type(value) is int:
+        return value > bound
+    return bool((value > bound).any())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,29 +79,22 @@ class Window:
         return self.dilation * (self.kernel - 1) + 1
 
     def out_size(self, size: int) -> int:
-        """Number of windows along an input of `size` positions (PyTorch's rule)."""
+        """Number of windows along an input of `size` positions, by PyTorch's rule (ATen's pooling_output_shape):
+        floor((padded - span) / s) + 1; with `ceil_mode` the ceiling, so the last window may overhang the padded
+        input by up to s - 1 positions, unless it would start in the right padding. Fewer than 1 is an error."""
         padded = size + self.before + self.after
-        if type(padded) is not int:  # a sweep: arrays of sizes, the same rule elementwise
-            return self._out_sizes(size, padded)
-        if padded < self.span:
-            raise GeometryError(f"window of {self.span} is larger than the padded input of {padded}")
         reach = padded - self.span
         if self.ceil_mode:
             out = -(-reach // self.stride) + 1
-            if (out - 1) * self.stride >= size + self.before:
-                out -= 1
-            return out
-        return reach // self.stride + 1
-
-    def _out_sizes(self, size, padded):
-        """`out_size` over a numpy array of input sizes (dtype object or int64): exact, elementwise."""
-        if (padded < self.span).any():
-            raise GeometryError(f"window of {self.span} is larger than the padded input of {padded.min()}")
-        reach = padded - self.span
-        if self.ceil_mode:
-            out = -(-reach // self.stride) + 1
-            return out - ((out - 1) * self.stride >= size + self.before)
-        return reach // self.stride + 1
+            # An int, or (a sweep) an array of sizes: the same rule elementwise.
+            out = out - ((out - 1) * self.stride >= size + self.before)
+        else:
+            out = reach // self.stride + 1
+        if any_below(out, 1):
+            smallest = padded if type(padded) is int else padded.min()
+            overhang = f" plus the {self.stride - 1} that ceil_mode lets it overhang" if self.ceil_mode else ""
+            raise GeometryError(f"window of {self.span} is larger than the padded input of {smallest}{overhang}")
+        return out
 
     def back(self, x: int) -> range:
         """Input positions (unclipped, padding included) that output index `x` reads."""
@@ -114,12 +115,12 @@ class IndexMap:
     """One axis of a layer that is not a sliding window (upsampling, transposed conv, irregular adaptive pooling):
     output index x reads the input positions `back(x)` lists, in ascending order."""
 
-    reads: tuple[tuple[int, ...], ...]
-    """For each output index, the input positions it reads."""
+    reads: tuple[Sequence[int], ...]
+    """For each output index, the input positions it reads, ascending (a tuple, or a range for long runs)."""
 
     affine = False
 
-    def back(self, x: int) -> tuple[int, ...]:
+    def back(self, x: int) -> Sequence[int]:
         return self.reads[x] if 0 <= x < len(self.reads) else ()
 
 

@@ -7,9 +7,8 @@ one pass resolves names and infers every shape. Node 0 is the network input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from difflib import get_close_matches
 
-from .errors import Position, SpecError
+from .errors import Position, SpecError, quote, suggest
 from .layers import REGISTRY, Layer, LayerError, Shape, build
 from .layers.base import MAX_INT
 from .source import Limits
@@ -51,6 +50,8 @@ class Graph:
     file: str
     input: Shape
     nodes: list[Node]
+    limits: Limits = Limits()
+    """Bounds of the analyses (receptive-field positions traced, digits of a jump), from the spec's reading."""
 
     @property
     def layers(self) -> list[Node]:
@@ -84,7 +85,7 @@ def build_graph(spec: Spec) -> Graph:
         if entry.name in declared or entry.name in spec.aliases and spec.aliases[entry.name] != entry.name:
             first = declared.get(entry.name)
             where = f" (first at line {first.line})" if first else ""
-            raise SpecError(f"duplicate layer name {entry.name!r}{where}", entry.key_pos.get("name", entry.pos))
+            raise SpecError(f"duplicate layer name {quote(entry.name)}{where}", entry.key_pos.get("name", entry.pos))
         declared[entry.name] = entry.pos
     for entry in spec.entries:
         cls = REGISTRY[entry.type]
@@ -112,7 +113,7 @@ def build_graph(spec: Spec) -> Graph:
                                 f"(a size above 2**63-1)", entry.pos)
         index[entry.name] = len(nodes)
         nodes.append(Node(len(nodes), entry.name, layer, refs, shapes, outputs, entry))
-    return Graph(spec.name, spec.file, spec.input, nodes)
+    return Graph(spec.name, spec.file, spec.input, nodes, spec.limits)
 
 
 def _check_arity(cls: type[Layer], entry: Entry, count: int) -> None:
@@ -135,6 +136,7 @@ def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes
                             hint=f"write {ref}.0 .. {ref}.{len(node.outputs) - 1}")
         return index[name], 0
     base, dot, chunk = name.rpartition(".")
+    base = aliases.get(base, base)  # `inst.0`: output 0 of the split that ends block instance `inst`
     if dot and base in index and chunk.isascii() and chunk.isdigit():  # not `s.²`: str.isdigit takes it
         node = nodes[index[base]]
         k = int(chunk) if len(chunk) <= 18 else len(node.outputs)  # a number of thousands of digits: too large
@@ -144,20 +146,20 @@ def _resolve(ref: str, pos: Position, entry: Entry, index: dict[str, int], nodes
         return index[base], k
     if dot and base in index:  # `s.x`, `s.`, `s.²`
         node = nodes[index[base]]
-        raise SpecError(f"{node.type} {base!r} has no output {chunk!r}", pos,
+        raise SpecError(f"{node.type} {base!r} has no output {quote(chunk)}", pos,
                         hint=f"write {base}.0 .. {base}.{len(node.outputs) - 1}" if len(node.outputs) > 1 else
                         f"write {base}")
     shown = _local(ref, entry)
     if name == entry.name:
-        raise SpecError(f"layer {shown!r} reads itself", pos, hint="name an earlier layer")
+        raise SpecError(f"layer {quote(shown)} reads itself", pos, hint="name an earlier layer")
     if name in declared or (dot and base in declared):
         line = declared.get(name) or declared[base]
-        raise SpecError(f"layer {shown!r} is defined later (line {line.line}); a layer reads only earlier layers",
-                        pos)
+        raise SpecError(f"layer {quote(shown)} is defined later (line {line.line}); a layer reads only earlier "
+                        f"layers", pos)
     prefix = entry.name[: entry.name.rfind("/") + 1]
     candidates = [n[len(prefix):] for n in index if n.startswith(prefix) and "/" not in n[len(prefix):]]
-    close = get_close_matches(shown, candidates + [NETWORK_INPUT], 1)
-    raise SpecError(f"unknown layer {shown!r}", pos, hint=f"did you mean {close[0]!r}?" if close else
+    close = suggest(shown, candidates + [NETWORK_INPUT])
+    raise SpecError(f"unknown layer {quote(shown)}", pos, hint=f"did you mean {close!r}?" if close else
                     "name `input` or a layer written before this one")
 
 

@@ -3,7 +3,8 @@
 PyYAML's `safe_load` forgets positions and follows YAML 1.1 (`on` is True, `010` is 8, `1e3` is a string). Here the
 text is only *composed* into nodes (no Python object is ever constructed from a tag) and every scalar is resolved by
 the YAML 1.2 core schema, so that the spec reader can reject a surprising value with its line and column. Duplicate
-keys, explicit tags and alias bombs are refused.
+keys and alias bombs are refused, and so is every explicit tag that does not agree with the value as written (see
+`_Builder.check_tag`): a tag never changes how a value is read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Union
 
 import yaml
 
-from .errors import Position, SpecError
+from .errors import Position, SpecError, quote
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9]+\Z")
@@ -34,6 +35,9 @@ class Scalar:
     text: str
     pos: Position
     quoted: bool = False
+    """Read as a string whatever it looks like: written in quotes (or as a block scalar), or tagged `!!str` or `!`."""
+    tag: str | None = None
+    """The explicit YAML tag it was written with (`!!str`, `!!int`, ...), None for most values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +68,16 @@ class Limits:
     """Largest spec file read (`--max-bytes`)."""
     max_nodes: int = 5_000_000
     """Most YAML nodes visited, counting every use of an alias (`--max-bytes` raises it in proportion)."""
-    max_layers: int = 1_000_000
+    max_layers: int = 100_000
     """Most layers after blocks and repeats are expanded (`--max-layers`)."""
     max_depth: int = 64
     """Deepest nesting of YAML collections."""
+    max_traced: int = 2_000_000
+    """Most positions the receptive-field analysis traces one by one (`--max-traced`): the outputs of layers that are
+    not sliding windows (upsample, conv_transpose, irregular adaptive pooling) and every window read through them,
+    one per jump kept where paths meet, and the positions `rf --at` visits."""
+    max_jump_digits: int = 100
+    """Most decimal digits of a receptive-field jump, the product of the strides on a path (`--max-jump-digits`)."""
 
 
 def resolve_scalar(text: str) -> object:
@@ -186,9 +196,16 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """The fastest safe parser available; tags are never constructed, only read."""
 
 
-_ALLOWED_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-                 "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq",
-                 "tag:yaml.org,2002:map"}
+_CORE = "tag:yaml.org,2002:"
+_STRING_TAGS = {"!", _CORE + "str"}
+"""Tags that make a scalar a string, as quotes do (`!` is YAML's non-specific tag: a string for a scalar)."""
+_VALUE_TAGS = {_CORE + "null": type(None), _CORE + "bool": bool, _CORE + "int": int, _CORE + "float": float}
+_KINDS = {type(None): "null", bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+
+
+def short_tag(tag: str) -> str:
+    """`!!int` for `tag:yaml.org,2002:int`, other tags as written."""
+    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
 
 
 class _Builder:
@@ -221,18 +238,18 @@ class _Builder:
     def feed(self, event: yaml.Event) -> None:
         kind = type(event)
         if kind is yaml.ScalarEvent:
-            self.check_tag(event)
             pos = self.pos(event.start_mark)
             text = event.value
-            if event.tag is None or event.tag == "!":
-                quoted = not event.implicit[0]
-            else:  # an explicit core tag: `!!str 3` stays text, `!!int 3` is read like a plain scalar
-                quoted = event.tag == "tag:yaml.org,2002:str"
+            quoted = bool(event.style) or event.tag in _STRING_TAGS  # plain scalars have no style ('' or None)
             value = text if quoted else resolve_scalar(text)
+            if event.tag is not None:
+                self.check_scalar_tag(event, value, pos)
             self.count(1, event.start_mark)
-            self.add(Scalar(value, text, pos, quoted), event, 1)
+            self.add(Scalar(value, text, pos, quoted, None if event.tag is None else short_tag(event.tag)), event, 1)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            self.check_tag(event)
+            expected = _CORE + ("map" if kind is yaml.MappingStartEvent else "seq")
+            if event.tag not in (None, "!", expected):
+                self.refuse_tag(event, "a mapping" if kind is yaml.MappingStartEvent else "a list")
             if len(self.stack) >= self.limits.max_depth:
                 raise self.error(f"YAML nested deeper than {self.limits.max_depth} levels",
                                  self.pos(event.start_mark), hint=_DEPTH_HINT)
@@ -257,10 +274,35 @@ class _Builder:
                 raise self.error("spec holds several YAML documents; cnncalc reads one",
                                  self.pos(event.start_mark), hint="remove the `---` line")
 
-    def check_tag(self, event) -> None:
-        if event.tag not in _ALLOWED_TAGS:
-            raise self.error(f"YAML tag {event.tag!r} is not allowed in a spec", self.pos(event.start_mark),
-                             hint="cnncalc never constructs Python objects from a spec")
+    def check_scalar_tag(self, event, value: object, pos: Position) -> None:
+        """The rule for explicit tags: a tag is accepted only where it agrees with how the value is read anyway
+        (`!!str`/`!` make a string, as quotes do; `!!int 4`, `!!float 0.5`, `!!bool true`, `!!null ~` restate
+        the value); a tag that would change the value (`!!float 4`, `!!null relu`, `!!int "4"`) or that names
+        anything else (`!!python/...`, `!!binary`, `!foo`) is refused, naming the tag."""
+        if event.tag in _STRING_TAGS:
+            return
+        wanted = _VALUE_TAGS.get(event.tag)
+        if wanted is None:
+            self.refuse_tag(event, "a single value")
+        read = type(value)
+        if read is str and not event.style and _INT.match(event.value):  # an integer too long to convert
+            read = int
+        if read is not wanted:
+            kind = _KINDS[read] + (" (it is quoted)" if event.style else "")
+            if not event.style and _LEADING_ZERO_INT.match(event.value):
+                kind = "a number with a leading zero (YAML 1.1 would read it as octal)"
+            raise self.error(f"YAML tag {quote(short_tag(event.tag))} contradicts the value {quote(event.value)}, "
+                             f"which a spec reads as {kind}", pos,
+                             hint="remove the tag: a tag never changes how a spec reads a value")
+
+    def refuse_tag(self, event, what: str) -> None:
+        tag = event.tag
+        if tag in (_CORE + "map", _CORE + "seq", _CORE + "str", *_VALUE_TAGS):
+            raise self.error(f"YAML tag {quote(short_tag(tag))} does not fit {what}", self.pos(event.start_mark),
+                             hint="remove the tag")
+        raise self.error(f"YAML tag {quote(short_tag(tag))} is not allowed in a spec", self.pos(event.start_mark),
+                         hint="a spec uses no tags other than the core ones (!!str, !!int, ...) that restate a "
+                              "value; cnncalc never constructs objects from a spec")
 
     def add(self, value: Value, event, size: int, register: bool = True) -> None:
         anchor = getattr(event, "anchor", None)

@@ -7,10 +7,9 @@ shapes, references) is checked when the graph is built, with the positions kept 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import PurePath
 
-from .errors import Position, SpecError
+from .errors import Position, SpecError, quote, suggest
 from .layers import REGISTRY
 from .layers.base import read_int, read_name
 from .source import Limits, Map, Scalar, Seq, Value, parse_yaml
@@ -55,6 +54,8 @@ class Spec:
     entries: list[Entry]
     aliases: dict[str, str] = field(default_factory=dict)
     """Block instance or repeated entry name -> the name of the layer that is its output."""
+    limits: Limits = Limits()
+    """The limits it was read under; the analyses honour them too."""
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,13 @@ def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits()) 
     expander = _Expander(blocks, limits)
     layers = root.items["layers"]
     expander.expand(_layer_list(layers, "layers"), _Scope("", NETWORK_INPUT, {}, None), [])
-    return Spec(name, filename, shape, root.items["input"].pos, expander.entries, expander.aliases)
+    return Spec(name, filename, shape, root.items["input"].pos, expander.entries, expander.aliases, limits)
 
 
 def _unknown(key: str, known, pos: Position, what: str) -> SpecError:
-    close = get_close_matches(key, list(known), 1)
-    hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known)
-    return SpecError(f"unknown {what} {key!r}", pos, hint)
+    close = suggest(key, known)
+    hint = f"did you mean {close!r}?" if close else "known: " + ", ".join(known)
+    return SpecError(f"unknown {what} {quote(key)}", pos, hint)
 
 
 def _plugin_layer(type_name: str, pos: Position) -> bool:
@@ -171,7 +172,7 @@ def _read_blocks(value: Value | None) -> dict[str, Block]:
 
 def _check_name(name: str, pos: Position) -> None:
     if not name or "/" in name or "." in name or name == NETWORK_INPUT or name.startswith("$"):
-        raise SpecError(f"{name!r} cannot be a name: names are non-empty, not `input`, without `/` or `.`", pos)
+        raise SpecError(f"{quote(name)} cannot be a name: names are non-empty, not `input`, without `/` or `.`", pos)
 
 
 @dataclass
@@ -292,6 +293,9 @@ class _Expander:
             refs = []
         inputs = tuple(self.resolve(read_name(r, inputs_key or "input"), scope) for r in refs) or (previous,)
         input_pos = tuple(r.pos for r in refs) or (pos,)
+        if is_block and len(inputs) > 1:
+            raise SpecError(f"block {type_name!r} reads one input, got {len(inputs)}", key_pos.get("inputs", pos),
+                            hint="inside a block, `input` is its one input; merge several with concat or add first")
         if copies > 1 and len(inputs) > 1:
             raise SpecError("`repeat` chains one-input layers and blocks; this entry has several inputs",
                             key_pos.get("repeat", pos))
@@ -329,11 +333,12 @@ class _Expander:
         params: dict[str, Value] = {}
         for key, value in attrs.items():
             if key not in block.params:
-                close = get_close_matches(key, list(block.params), 1)
-                hint = (f"did you mean {close[0]!r}?" if close else "its parameters: " + ", ".join(block.params)) \
+                close = suggest(key, block.params)
+                hint = (f"did you mean {close!r}?" if close else "its parameters: " + ", ".join(block.params)) \
                     if block.params else None
-                raise SpecError(f"block {block.name!r} has no parameter {key!r}" if block.params else
-                                f"block {block.name!r} takes no parameters, got {key!r}", key_pos.get(key, pos), hint)
+                raise SpecError(f"block {block.name!r} has no parameter {quote(key)}" if block.params else
+                                f"block {block.name!r} takes no parameters, got {quote(key)}", key_pos.get(key, pos),
+                                hint)
             params[key] = value
         for pname, default in block.params.items():
             if pname not in params:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from ..graph import Graph, Node
 
 
@@ -114,13 +114,33 @@ def _extent(shape, axis: int) -> int:
     return shape[1 + axis] if len(shape) == 3 else 1
 
 
+class _Budget:
+    """Positions the analysis may still trace one by one (`Limits.max_traced`); spending past it is refused, naming
+    the layer and the flag, before the work is done."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def spend(self, amount: int, node: Node) -> None:
+        if amount > self.left:
+            raise SpecError(f"layer {quote(node.name)}: the receptive fields up to this layer need more than "
+                            f"{self.limit:,} positions traced one by one ({node.type} is not a sliding window, or "
+                            f"comes after one that is not)", node.entry.pos if node.entry else None,
+                            hint="raise the limit with --max-traced; `cost` has no such limit")
+        self.left -= amount
+
+
 def receptive_fields(graph: Graph) -> RFResult:
     """The receptive field of every layer, in one pass in topological order: constant work per edge for sliding
-    windows, work proportional to the map size for the layers that are not."""
+    windows, work proportional to the map size for the layers that are not, within `graph.limits` (positions
+    traced, digits of a jump)."""
+    budget = _Budget(graph.limits.max_traced)
+    too_far = 10 ** graph.limits.max_jump_digits
     fields: list[tuple[AxisField, AxisField] | None] = [(INPUT_FIELD, INPUT_FIELD)]
     diagnostics: list[dict] = []
     for node in graph.nodes[1:]:
-        axes = _axes(node)
+        axes = _axes(node, budget)
         sources = [fields[i] for i, _ in node.inputs]
         if axes is None or any(src is None for src in sources):
             fields.append(None)
@@ -128,14 +148,48 @@ def receptive_fields(graph: Graph) -> RFResult:
         result = []
         for axis, rule in enumerate(axes):
             count = _extent(node.output, axis)
+            for src, shape in zip(sources, node.input_shapes):
+                budget.spend(_trace_cost(src[axis], rule, _extent(shape, axis), count, budget.left), node)
             moved = [_through(src[axis], rule, _extent(shape, axis), count)  # type: ignore[index]
                      for src, shape in zip(sources, node.input_shapes)]
+            if len(moved) > 1:
+                budget.spend(count * len(moved) if any(m.lines is None for m in moved) else
+                             sum(len(m.lines) for m in moved), node)  # type: ignore[arg-type]
             merged = moved[0] if len(moved) == 1 else _merge(moved, count)
+            if merged.lines is not None and max(j for j, _, _ in merged.lines) >= too_far:
+                raise SpecError(f"layer {quote(node.name)}: its receptive-field jump along the "
+                                f"{('height', 'width')[axis]} has more than {graph.limits.max_jump_digits:,} digits "
+                                f"(a jump is the product of the strides on the way)",
+                                node.entry.pos if node.entry else None,
+                                hint="raise the limit with --max-jump-digits; `cost` has no such limit")
             if len(moved) > 1 and not merged.aligned and all(m.aligned for m in moved):
                 diagnostics.append(_misaligned(graph, node, axis, moved))
             result.append(merged)
         fields.append((result[0], result[1]))
     return RFResult(fields, diagnostics)
+
+
+def _identity(rule) -> bool:
+    return rule.affine and rule.stride == 1 and rule.before == 0 and rule.span == 1
+
+
+def _trace_cost(field: AxisField, rule, size: int, count: int, left: int) -> int:
+    """Positions `_through` traces one by one for `rule` over `field` (0 for sliding windows over lines); as soon as
+    it is known to exceed `left`, a number above it."""
+    if rule.affine and field.lines is not None:
+        return 0
+    if field.lines is not None or count > left or _identity(rule):
+        # Over lines the two ends of each read suffice; an identity shares its input's table, but each layer's
+        # report still summarises the table position by position.
+        return count
+    if rule.affine:
+        return count * (1 + min(rule.kernel, size))
+    total = count
+    for i in range(count):
+        total += len(_inside(rule.back(i), size))
+        if total > left:
+            break
+    return total
 
 
 def _through(field: AxisField, rule, size: int, count: int) -> AxisField:
@@ -144,12 +198,36 @@ def _through(field: AxisField, rule, size: int, count: int) -> AxisField:
         if s == 1 and before == 0 and reach == 0:
             return field
         return AxisField(tuple((j * s, lo - j * before, hi + j * reach) for j, lo, hi in field.lines), field.aligned)
-    lows, highs = field.as_table(size)
-    new_lows, new_highs = [], []
+    if _identity(rule):  # an activation after an upsample: the same table object, not a copy per layer
+        return field
+    new_lows: list[int | None] = []
+    new_highs: list[int | None] = []
+    if field.lines is not None:
+        # Over sliding-window lines both bounds grow with the position (every jump is positive), and each read is
+        # ascending: the bounds of a read are those of its first and last position inside the map.
+        for i in range(count):
+            xs = _inside(rule.back(i), size)
+            new_lows.append(field.lower(xs[0]) if len(xs) else None)
+            new_highs.append(field.upper(xs[-1]) if len(xs) else None)
+        return AxisField(None, field.aligned, (tuple(new_lows), tuple(new_highs)))
+    lows, highs = field.table  # type: ignore[misc]
+    gaps = None in lows  # positions that read only padding (None) must be skipped, else slices suffice
+    if rule.affine:
+        stride, step, before, reach = rule.stride, rule.dilation, rule.before, rule.span
     for i in range(count):
-        xs = [x for x in rule.back(i) if 0 <= x < size and lows[x] is not None]
-        new_lows.append(min((lows[x] for x in xs), default=None))  # type: ignore[type-var]
-        new_highs.append(max((highs[x] for x in xs), default=None))  # type: ignore[type-var]
+        if rule.affine:  # a window, clipped to the map inline: C-speed slices, no call per index
+            start = stride * i - before
+            stop = max(min(start + reach, size), 0)  # never negative: a negative slice end counts from the end
+            if start < 0:
+                start += -(start // step) * step
+            low, high = lows[start:stop:step], highs[start:stop:step]
+        else:
+            xs = _inside(rule.back(i), size)
+            low, high = [lows[x] for x in xs], [highs[x] for x in xs]
+        if gaps:
+            low, high = [v for v in low if v is not None], [v for v in high if v is not None]
+        new_lows.append(min(low) if low else None)
+        new_highs.append(max(high) if high else None)
     return AxisField(None, field.aligned, (tuple(new_lows), tuple(new_highs)))
 
 
@@ -184,15 +262,17 @@ def _misaligned(graph: Graph, node: Node, axis: int, moved: list[AxisField]) -> 
 
 
 def dependencies_at(graph: Graph, target: Node, index: tuple[int, int]) -> dict:
-    """Exact input bounds of output `index` (row, col) of `target`: unclipped, and clipped to the image."""
+    """Exact input bounds of output `index` (row, col) of `target`: unclipped, and clipped to the image; at most
+    `graph.limits.max_traced` positions are visited."""
     out: dict = {"layer": target.name, "index": list(index)}
+    budget = _Budget(graph.limits.max_traced)
     for axis, key in ((0, "rows"), (1, "cols")):
         size = target.output[1 + axis] if len(target.output) == 3 else 1
         if not 0 <= index[axis] < size:
             raise SpecError(f"--at {key[:-1]} {index[axis]} is outside layer {target.name!r} (0 .. {size - 1})",
                             target.entry.pos if target.entry else None)
-        out[key] = _interval(graph, target, axis, index[axis])
-        found = _positions(graph, target, axis, index[axis])
+        out[key] = _interval(graph, target, axis, index[axis], budget)
+        found = _positions(graph, target, axis, index[axis], budget.limit)
         out[key + "_clipped"] = [min(found), max(found)] if found else None
     return out
 
@@ -202,7 +282,7 @@ def _in_size(node: Node, k: int, axis: int) -> int:
     return shape[1 + axis] if len(shape) == 3 else 1
 
 
-def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int] | None:
+def _interval(graph: Graph, target: Node, axis: int, x: int, budget: _Budget) -> list[int] | None:
     """Unclipped bounds: intervals propagated backwards, every position of a window counted (padding too)."""
     spans: dict[int, tuple[int, int]] = {target.index: (x, x)}
     for n in range(target.index, 0, -1):
@@ -210,28 +290,25 @@ def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int] | None
             continue
         node = graph.nodes[n]
         lo, hi = spans.pop(n)
-        axes = _axes(node)
+        axes = _axes(node, budget)
         for k, (src, _) in enumerate(node.inputs):
             if axes is None:
                 new = (0, _in_size(node, k, axis) - 1)
             elif axes[axis].affine:
                 w = axes[axis]
                 new = (w.back(lo)[0], w.back(hi)[-1])
-            else:  # not monotone in general: look at every index (a map's size at most)
-                reads = [y for i in range(lo, hi + 1) for y in axes[axis].back(i)]
+            else:  # not monotone in general: look at every index (a map's size at most), each read ascending
+                budget.spend(hi - lo + 1, node)
+                reads = [r for r in (axes[axis].back(i) for i in range(lo, hi + 1)) if len(r)]
                 if not reads:
                     continue
-                new = (min(reads), max(reads))
+                new = (min(r[0] for r in reads), max(r[-1] for r in reads))
             old = spans.get(src)
             spans[src] = new if old is None else (min(old[0], new[0]), max(old[1], new[1]))
     return list(spans[0]) if 0 in spans else None
 
 
-MAX_TRACED = 5_000_000
-"""Most (position, tap) pairs `--at` visits to find the clipped bounds, so a hostile spec cannot hang it."""
-
-
-def _positions(graph: Graph, target: Node, axis: int, x: int) -> set[int]:
+def _positions(graph: Graph, target: Node, axis: int, x: int, limit: int) -> set[int]:
     """The real input positions output `x` of `target` reads: sets of positions propagated backwards, so that
     padding and the holes of strides and dilations are exact."""
     reached: dict[int, set[int]] = {target.index: {x}}
@@ -241,15 +318,16 @@ def _positions(graph: Graph, target: Node, axis: int, x: int) -> set[int]:
             continue
         node = graph.nodes[n]
         xs = reached.pop(n)
-        axes = _axes(node)
+        axes = _axes(node, _Budget(limit))
         for k, (src, _) in enumerate(node.inputs):
             size = _in_size(node, k, axis)
             work += size if axes is None else len(xs) * min(size, _reach(axes[axis]))
-            if work > MAX_TRACED:
-                raise SpecError(f"--at: tracing this index visits more than {MAX_TRACED:,} positions (at layer "
-                                f"{node.name!r}); the unclipped bounds are in the receptive-field table",
+            if work > limit:
+                raise SpecError(f"--at: tracing this index visits more than {limit:,} positions (at layer "
+                                f"{quote(node.name)}); the unclipped bounds are in the receptive-field table",
                                 node.entry.pos if node.entry else None,
-                                hint="ask a smaller layer with --layer, or leave out --at")
+                                hint="raise the limit with --max-traced, ask a smaller layer with --layer, or leave "
+                                     "out --at")
             if axes is None:
                 found = set(range(size)) if xs else set()
             else:
@@ -274,15 +352,9 @@ def _inside(positions, size: int):
     return [y for y in positions if 0 <= y < size]
 
 
-MAX_INDEXED = 100_000
-"""Largest map, along one axis, after a layer that is not a sliding window: such layers are traced per position."""
-
-
-def _axes(node: Node):
-    """The layer's per-axis rules, refusing per-position rules on maps too large to trace."""
-    if getattr(node.layer, "indexed_rf", False) and len(node.output) == 3 and max(node.output[1:]) > MAX_INDEXED:
-        raise SpecError(f"layer {node.name!r}: the receptive field through {node.type} is traced position by "
-                        f"position, and its output has {max(node.output[1:]):,} positions along an axis "
-                        f"(the limit is {MAX_INDEXED:,})", node.entry.pos if node.entry else None,
-                        hint="receptive fields of sliding-window layers have no such limit")
+def _axes(node: Node, budget: _Budget):
+    """The layer's per-axis rules; a layer that is not a sliding window lists the reads of every output position,
+    which is charged to `budget` before they are built."""
+    if getattr(node.layer, "indexed_rf", False) and len(node.output) == 3:
+        budget.spend(node.output[1] + node.output[2], node)
     return node.layer.rf_axes(node.input_shapes, node.output)

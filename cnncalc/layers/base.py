@@ -16,10 +16,9 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any, Callable, ClassVar, Sequence
 
-from ..errors import Position, SpecError
+from ..errors import Position, SpecError, excerpt, quote, suggest
 from ..geometry import Padding, Window
 from ..source import Scalar, Seq, Value, YAML11_BOOLEANS
 
@@ -80,7 +79,7 @@ _DECIMAL = re.compile(r"[-+]?[0-9]+\Z")
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= 24 else f"{text[:10]}...{text[-4:]} ({len(text)} characters)"
+    return excerpt(text, 24)
 
 
 def read_int(value: Value, name: str, minimum: int = 1) -> int:
@@ -109,7 +108,8 @@ def read_int(value: Value, name: str, minimum: int = 1) -> int:
         raise _fail(value, f"`{name}` must be an integer, got the boolean {text}")
     if s.quoted:
         raise _fail(value, f"`{name}` must be an integer, got the string {_short(repr(text))}",
-                    hint="remove the quotes" if _DECIMAL.match(text.strip()) else None)
+                    hint=(f"remove the tag `{s.tag}`" if s.tag else "remove the quotes")
+                    if _DECIMAL.match(text.strip()) else None)
     raise _fail(value, f"`{name}` must be an integer, got {_short(repr(text))}")
 
 
@@ -166,9 +166,9 @@ def read_padding(value: Value, name: str) -> Padding:
             return Padding(mode="same")
         if text == "valid":
             return Padding()
-        close = get_close_matches(text, ["same", "valid"], 1)
+        close = suggest(text, ["same", "valid"])
         raise _fail(value, f"`{name}` must be an integer, [h, w], [top, bottom, left, right], same or valid; "
-                           f"got {text!r}", hint=f"did you mean {close[0]!r}?" if close else None)
+                           f"got {quote(text)}", hint=f"did you mean {close!r}?" if close else None)
     if type(value) is Seq:
         n = len(value.items)
         if n == 2:
@@ -202,9 +202,9 @@ def choice(*options: str) -> Kind:
         s = _scalar(value, name, "one of " + ", ".join(options))
         if s.text in options:
             return s.text
-        close = get_close_matches(s.text, options, 1)
-        raise _fail(value, f"`{name}` must be one of {', '.join(options)}; got {s.text!r}",
-                    hint=f"did you mean {close[0]!r}?" if close else None)
+        close = suggest(s.text, options)
+        raise _fail(value, f"`{name}` must be one of {', '.join(options)}; got {quote(s.text)}",
+                    hint=f"did you mean {close!r}?" if close else None)
     return Kind(" | ".join(options), parse)
 
 
@@ -276,10 +276,11 @@ def build(cls: type[Layer], attrs: dict[str, Value], key_pos: dict[str, Position
     known = {f.name: f for f in fields}
     for key in attrs:
         if key not in known:
-            close = get_close_matches(key, list(known), 1)
-            hint = f"did you mean {close[0]!r}?" if close else (
+            close = suggest(key, known)
+            hint = f"did you mean {close!r}?" if close else (
                 f"{cls.type_name} takes {', '.join(known)}" if known else f"{cls.type_name} takes no attributes")
-            raise SpecError(f"unknown attribute {key!r} for layer type {cls.type_name!r}", key_pos.get(key, at), hint)
+            raise SpecError(f"unknown attribute {quote(key)} for layer type {cls.type_name!r}", key_pos.get(key, at),
+                            hint)
     values = {}
     for f in fields:
         if f.name in attrs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 from typing import Sequence
 
 from ..geometry import GeometryError, IndexMap, Padding, Window, any_below, window
@@ -135,13 +136,24 @@ class ConvTranspose(Layer):
         return Ops(mults=mults, adds=mults, macs=mults,
                    activations=numel(output) if self.activation != "none" else 0)
 
-    def reads(self, size: int, out: int, axis: int) -> tuple[tuple[int, ...], ...]:
-        """Input positions x with x*s - p + d*j = o for some tap j, for each output position o."""
+    def reads(self, size: int, out: int, axis: int) -> tuple[range, ...]:
+        """Input positions x with x*s - p + d*j = o for some tap j in 0 .. k-1, for each output position o: an
+        arithmetic progression (x*s = o + p - d*j, so x steps by d/gcd(s, d)), in O(1) per output, whatever k."""
         s, p, d, k = self.stride[axis], self.padding[axis], self.dilation[axis], self.kernel[axis]
+        g = gcd(s, d)
+        step = d // g
+        inverse = pow(s // g, -1, step) if step > 1 else 0
         reads = []
         for o in range(out):
-            xs = [(o + p - d * j) // s for j in range(k) if (o + p - d * j) % s == 0]
-            reads.append(tuple(sorted(x for x in xs if 0 <= x < size)))
+            t = o + p  # x*s + d*j = t
+            lowest = max(0, -(-(t - d * (k - 1)) // s))  # j <= k-1
+            highest = min(size - 1, t // s)  # j >= 0
+            if t % g or lowest > highest:
+                reads.append(range(0))
+                continue
+            first = (t // g) * inverse % step if step > 1 else 0  # x = first (mod step) solves x*s = t (mod d)
+            start = lowest + (first - lowest) % step
+            reads.append(range(start, highest + 1, step))
         return tuple(reads)
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[IndexMap, IndexMap]:

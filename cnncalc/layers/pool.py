@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..geometry import GeometryError, Padding, Window, gcd, window
+from ..geometry import GeometryError, Padding, Window, any_above, gcd, window
 from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, register, spatial
 
 
@@ -16,15 +16,25 @@ class _Pool(Layer):
     padding: Padding = attr(PADDING, Padding(), "padding (ignored by max, counted in the window by avg)")
     ceil_mode: bool = attr(BOOL, False, "round the output size up, as PyTorch's ceil_mode")
 
+    dilation: tuple[int, int] = (1, 1)  # a field of max pooling only (PyTorch's AvgPool2d has none)
+
     def windows(self, shape: Shape) -> tuple[Window, Window]:
         c, h, w = spatial(shape, self.type_name)
         stride = self.stride or self.kernel
-        return (window(self.kernel, stride, (1, 1), self.padding, 0, h, self.ceil_mode),
-                window(self.kernel, stride, (1, 1), self.padding, 1, w, self.ceil_mode))
+        return (window(self.kernel, stride, self.dilation, self.padding, 0, h, self.ceil_mode),
+                window(self.kernel, stride, self.dilation, self.padding, 1, w, self.ceil_mode))
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         c, h, w = spatial(inputs[0], self.type_name)
         rows, cols = self.windows(inputs[0])
+        for axis, side in ((0, rows), (1, cols)):
+            # PyTorch's pool2d_shape_check: padding at most half the kernel (the kernel, not the dilated span).
+            half = self.kernel[axis] // 2
+            if any_above(side.before, half) or any_above(side.after, half):
+                raise LayerError(f"padding {self.padding.describe()} is more than half the kernel "
+                                 f"{self.kernel[axis]} along the {('height', 'width')[axis]}; PyTorch refuses it",
+                                 "padding", hint=f"pad at most {half} on each side, or put a `pad` layer before "
+                                 f"the pool")
         try:
             return (c, rows.out_size(h), cols.out_size(w))
         except GeometryError as exc:
@@ -38,6 +48,7 @@ class _Pool(Layer):
 @dataclass(frozen=True, slots=True)
 class MaxPool(_Pool):
     type_name = "maxpool"
+    dilation: tuple[int, int] = attr(PAIR, (1, 1), "spacing of the window's taps, as PyTorch's dilation")
     summary = "maximum over each window"
     counting = "kh*kw-1 comparisons per output element"
 
@@ -93,9 +104,10 @@ class GlobalMaxPool(_GlobalPool):
         return Ops(comparisons=c * (h * w - 1))
 
 
-def adaptive_reads(size: int, out: int) -> tuple[tuple[int, ...], ...]:
-    """PyTorch's adaptive pooling windows: output i reads floor(i*n/o) .. ceil((i+1)*n/o) - 1."""
-    return tuple(tuple(range(i * size // out, -(-(i + 1) * size // out))) for i in range(out))
+def adaptive_reads(size: int, out: int) -> tuple[range, ...]:
+    """PyTorch's adaptive pooling windows: output i reads floor(i*n/o) .. ceil((i+1)*n/o) - 1 (ranges: a window of
+    a huge map costs nothing until it is read)."""
+    return tuple(range(i * size // out, -(-(i + 1) * size // out)) for i in range(out))
 
 
 def _adaptive_axis(size: int, out: int):

@@ -74,19 +74,19 @@ def slide(n, k, s, d, lo, hi, ceil_mode=False):
     pixels padded with lo before and hi after.
 
     floor mode: place windows while they fit inside the padded axis.
-    ceil mode (PyTorch): additionally keep placing windows while the previous
-    one did not reach the last padded pixel, as long as the new window starts
-    inside the input or the left padding.
+    ceil mode (PyTorch): place a window while the one a stride before it (for
+    the first window, a virtual one) did not reach the last padded pixel, as
+    long as the new window starts inside the input or the left padding; so a
+    window may overhang the padded axis.
     """
     span = d * (k - 1) + 1
     padded_end = n + hi          # exclusive
     starts = []
     start = -lo
     while True:
-        if start + span <= padded_end:
+        if not ceil_mode and start + span <= padded_end:
             starts.append(start)
-        elif (ceil_mode and starts and starts[-1] + span < padded_end
-              and start < n):
+        elif ceil_mode and start - s + span < padded_end and start < n:
             starts.append(start)
         else:
             break

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from brute import geom, ops, rf  # noqa: E402
+from brute import geom, ops, rf, torch_shapes  # noqa: E402
 
 
 def conv(name, out, k, inp=None, **kw):
@@ -76,30 +76,22 @@ def test_backward_clipped_equals_forward():
     assert rf.clipped_bounds_forward(deps, "c", 0, 0) == (None, None)
 
 
-def torch_size(n, k, s, p, d=1, ceil=False):
-    a = n + 2 * p - d * (k - 1) - 1
-    if ceil:
-        o = -(-a // s) + 1
-        if (o - 1) * s >= n + p:
-            o -= 1
-    else:
-        o = a // s + 1
-    return o
-
-
 def test_slide_matches_pytorch_formula():
+    """Sliding windows agree with the literal transcription of ATen's rule, edges included (a window larger than
+    the padded input, ceil-mode overhang); padding above half the kernel is refused by PyTorch and not slid."""
     for n in range(1, 14):
         for k in range(1, 6):
             for s in range(1, 4):
                 for d in range(1, 3):
                     for p in range(0, k // 2 + 1):
                         for ceil in (False, True):
-                            if n + 2 * p < d * (k - 1) + 1:
-                                continue
+                            expected = torch_shapes.pool(n, k, s, p, d, ceil)
                             st = geom.slide(n, k, s, d, p, p, ceil)
-                            assert len(st) == torch_size(n, k, s, p, d, ceil), (n, k, s, d, p, ceil)
+                            assert len(st) == (0 if expected == "empty" else expected), (n, k, s, d, p, ceil)
     assert len(geom.slide(5, 2, 2, 1, 1, 1, True)) == 3      # last-window rule applies
     assert len(geom.slide(5, 2, 2, 1, 0, 0, True)) == 3
+    assert len(geom.slide(1, 2, 2, 1, 0, 0, True)) == 1      # one window overhanging a one-pixel input
+    assert len(geom.slide(1, 3, 2, 1, 0, 0, True)) == 0      # overhang by 2 > stride - 1: no window
 
 
 def test_tf_same():

@@ -113,6 +113,19 @@ def test_split_outputs_are_addressable():
     assert rows["x"]["inputs"] == ["s.0", "a"] and rows["x"]["output"] == [6, 4, 4]
 
 
+def test_split_that_ends_a_block_is_addressed_through_the_instance():
+    """The hint for a block instance whose output is a split names `h.0 .. h.1`, and those names work."""
+    head = ("input: [6, 4, 4]\nblocks:\n  halves:\n    layers:\n      - {type: split, sizes: [2, 4]}\n"
+            "layers:\n  - {name: h, type: halves}\n")
+    with pytest.raises(cnncalc.SpecError) as caught:
+        cnncalc.load(head + "  - {name: a, type: relu, input: h}\n")
+    assert caught.value.hint == "write h.0 .. h.1"
+    doc = cnncalc.cost_report(cnncalc.load(head + "  - {name: a, type: relu, input: h.1}\n"
+                                                  "  - {name: x, type: concat, inputs: [h.0, a]}\n"))
+    rows = {r["name"]: r for r in doc["layers"]}
+    assert rows["a"]["output"] == [4, 4, 4] and rows["x"]["output"] == [6, 4, 4]
+
+
 def test_every_layer_type_has_a_formula_case():
     covered = {c[0]["type"] for c in CASES} | {e["type"] for m in MERGES for e in m[0]} | {"split"}
     assert covered == set(REGISTRY)
