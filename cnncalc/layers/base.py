@@ -159,15 +159,15 @@ def read_pair(value: Value, name: str, minimum: int = 1) -> tuple[int, int]:
 
 
 def read_padding(value: Value, name: str) -> Padding:
-    """int, [h, w], [top, bottom, left, right], `same` or `valid`."""
+    """int, [h, w], [top, bottom, left, right], `same`, `half` or `valid`."""
     if type(value) is Scalar and type(value.value) is str:
         text = value.text
-        if text == "same":
-            return Padding(mode="same")
+        if text in ("same", "half"):
+            return Padding(mode=text)
         if text == "valid":
             return Padding()
-        close = get_close_matches(text, ["same", "valid"], 1)
-        raise _fail(value, f"`{name}` must be an integer, [h, w], [top, bottom, left, right], same or valid; "
+        close = get_close_matches(text, ["same", "half", "valid"], 1)
+        raise _fail(value, f"`{name}` must be an integer, [h, w], [top, bottom, left, right], same, half or valid; "
                            f"got {text!r}", hint=f"did you mean {close[0]!r}?" if close else None)
     if type(value) is Seq:
         n = len(value.items)
@@ -191,7 +191,7 @@ def read_sizes(value: Value, name: str) -> tuple[int, ...]:
 INT = Kind("int >= 1", read_int)
 PAIR = Kind("int or [h, w]", read_pair)
 NONNEG_PAIR = Kind("int or [h, w], >= 0", lambda v, n: read_pair(v, n, 0))
-PADDING = Kind("int, [h, w], [top, bottom, left, right], same or valid", read_padding)
+PADDING = Kind("int, [h, w], [top, bottom, left, right], same, half or valid", read_padding)
 BOOL = Kind("true or false", read_bool)
 FLOAT = Kind("number", read_float)
 SIZES = Kind("list of int", read_sizes)

@@ -57,6 +57,8 @@ def axis_pads(padding, axis, n, k, s, d):
         return 0, 0
     if padding == "same":
         return tf_same_pads(n, k, s, d)
+    if padding == "half":  # PyTorch's usual choice: d*(k-1)//2 on each side
+        return d * (k - 1) // 2, d * (k - 1) // 2
     if isinstance(padding, (list, tuple)):
         if len(padding) == 2:
             p = int(padding[axis])
