@@ -64,6 +64,11 @@ CASES = [
     ({"type": "channel_shuffle", "groups": 3}, (6, 4, 5), (6, 4, 5), {}),
     ({"type": "pad", "padding": [1, 2, 3, 4]}, (2, 4, 5), (2, 4 + 3, 5 + 7), {}),
     ({"type": "upsample", "scale": 2}, (2, 3, 4), (2, 6, 8), {}),
+    # C=6, squeeze 2, 3x4 map: average (11 adds + 1 mult per channel), two 1x1 convs with bias, 2 + 6 activations,
+    # the product (1 mult per element)
+    ({"type": "squeeze_excitation", "squeeze": 2}, (6, 3, 4), (6, 3, 4),
+     dict(params=6 * 2 + 2 + 2 * 6 + 6, mults=6 + 12 + 12 + 72, adds=6 * 11 + 12 + 12, activations=2 + 6,
+          macs=2 * 6 * 2)),
     ({"type": "upsample", "size": [5, 7], "mode": "bilinear"}, (2, 3, 4), (2, 5, 7),
      dict(mults=4 * 2 * 35, adds=3 * 2 * 35)),
     ({"type": "leaky_relu", "slope": 0.1}, (2, 3, 3), (2, 3, 3), dict(activations=18)),
