@@ -82,7 +82,8 @@ class Expression:
 
     def names(self) -> set[str]:
         """The parameter names the expression mentions (in branches that may not be evaluated too)."""
-        return {node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name)}
+        called = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
+        return {node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name) and id(node) not in called}
 
     def evaluate(self, names: Mapping[str, object]) -> object:
         """The value: an int, float, str, bool or None. Raises ExprError."""
