@@ -415,6 +415,10 @@ class _Expander:
             if call not in CALLS or is_block:
                 raise SpecError(f"`call` must be one of {', '.join(CALLS)} on a layer, got {call!r}"
                                 if not is_block else "`call` describes one layer, not a block", call_value.pos)
+            parts = REGISTRY[type_name].call_attributes
+            if parts:
+                raise SpecError(f"`call` does not say which part of {type_name} it describes", call_value.pos,
+                                hint="use " + " and ".join(f"`{p}`" for p in parts))
         inputs_key = None
         if "input" in attrs and "inputs" in attrs:
             raise SpecError("give either `input` or `inputs`, not both", key_pos.get("inputs", pos))

@@ -61,6 +61,8 @@ class Kind:
 
     describe: str
     parse: Callable[[Value, str], Any]
+    options: tuple[str, ...] = ()
+    """The words a `choice` kind allows (empty for the others); the JSON Schema lists them."""
 
 
 def _fail(value: Value, message: str, hint: str | None = None) -> SpecError:
@@ -205,7 +207,7 @@ def choice(*options: str) -> Kind:
         close = get_close_matches(s.text, options, 1)
         raise _fail(value, f"`{name}` must be one of {', '.join(options)}; got {s.text!r}",
                     hint=f"did you mean {close[0]!r}?" if close else None)
-    return Kind(" | ".join(options), parse)
+    return Kind(" | ".join(options), parse, options)
 
 
 def attr(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "", shown: str | None = None) -> Any:
@@ -225,6 +227,8 @@ class Layer:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     outputs: ClassVar[int] = 1
+    call_attributes: ClassVar[tuple[str, ...]] = ()
+    """Attributes that say how PyTorch calls each part of a composite layer; such a layer refuses `call:`."""
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         """The shape this layer produces; raise LayerError when the inputs do not fit."""

@@ -27,6 +27,7 @@ class SqueezeExcitation(Layer):
     type_name = "squeeze_excitation"
     summary = ("squeeze-and-excitation (torchvision's SqueezeExcitation): the input times a per-channel gate "
                "computed from its global average")
+    call_attributes = ("pool_call", "activation_call")
     counting = ("the sum of its six layers: adaptive_avgpool to 1x1, conv 1x1 C->squeeze with bias, activation, "
                 "conv 1x1 squeeze->C with bias, gate, mul by the input (params 2*C*squeeze + squeeze + C)")
 

@@ -98,3 +98,9 @@ def test_sweep_counts_as_the_six_layers():
 def test_needs_a_feature_map():
     with pytest.raises(cnncalc.SpecError, match="squeeze_excitation needs a C x H x W input"):
         cnncalc.load(spec_text((8,), one()))
+
+
+def test_call_is_refused_for_the_parts_have_their_own():
+    with pytest.raises(cnncalc.SpecError, match="`call` does not say which part of squeeze_excitation") as info:
+        cnncalc.load(spec_text((3, H, W), STEM + [{"type": "squeeze_excitation", "squeeze": 2, "call": "module"}]))
+    assert info.value.hint == "use `pool_call` and `activation_call`"
