@@ -315,3 +315,28 @@ def test_parse_set_options():
 def test_dollar_expression_hint_for_the_old_form():
     bad = error("input: [3, 8, 8]\nparams: [{w: 16}]\nlayers: [{type: conv, out: 4, kernel: 1, groups: $w // 8}]\n")
     assert bad.hint == "write an expression as $(w // 8)"
+
+
+def test_readme_spec_examples_load_and_validate():
+    """Every YAML spec in the README's "The spec" section loads, at its defaults and with a parameter set."""
+    import re
+
+    import jsonschema
+
+    from cnncalc.schema import spec_schema
+    from conftest import ROOT
+    from test_schema import as_json
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The spec\n"):readme.index("## How it counts\n")]
+    specs = [block for block in re.findall(r"```yaml\n(.*?)```", section, re.S) if "layers:" in block]
+    assert len(specs) >= 2
+    validator = jsonschema.Draft202012Validator(spec_schema())
+    for text in specs:
+        cnncalc.load(text, "readme.yaml")
+        assert list(validator.iter_errors(as_json(text))) == []
+    mobilenet = cnncalc.load(specs[1], "readme.yaml", overrides={"res": "240", "width": "0.75"})
+    assert mobilenet.input == (3, 240, 240) and mobilenet.find("stem").output == (16, 120, 120)  # divisible(12, 8)
+    assert [n.name for n in mobilenet.layers if n.name.startswith("b1/")][:2] == ["b1/dw", "b1/dw_bn"]
+    assert mobilenet.find("b1/se").layer.squeeze == 8 and mobilenet.find("b2/expand").output[0] == 72
+    assert "b2/add" not in {n.name for n in mobilenet.layers} and mobilenet.find("b3/add").output == (24, 60, 60)
