@@ -80,11 +80,6 @@ class Expression:
     shift: int = 0
     """Characters of white space before the text the tree's offsets count from."""
 
-    def names(self) -> set[str]:
-        """The parameter names the expression mentions (in branches that may not be evaluated too)."""
-        called = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
-        return {node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name) and id(node) not in called}
-
     def evaluate(self, names: Mapping[str, object]) -> object:
         """The value: an int, float, str, bool or None. Raises ExprError."""
         return _Evaluator(names, self.shift).eval(self.tree)

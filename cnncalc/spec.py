@@ -10,12 +10,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from .errors import Position, SpecError
-from .expr import ExprError, Expression, parse
 from .layers import REGISTRY
 from .layers.base import read_bool, read_int, read_name
 from .source import Limits, Map, Scalar, Seq, Value, parse_yaml
+
+if TYPE_CHECKING:
+    from .expr import Expression
 
 COMMON_KEYS = ("name", "type", "input", "inputs", "repeat", "call", "when")
 CALLS = ("module", "functional", "operator", "method")
@@ -252,7 +255,7 @@ class _Expander:
         them."""
         self.absent: dict[str, Value] = {}
         """Full name of an entry whose `when:` is false -> that `when:` value, as written."""
-        self.parsed: dict[str, Expression] = {}
+        self.parsed: dict[str, "Expression"] = {}
         """Expression text -> its parsed form (a block's expressions are parsed once, whatever its instances)."""
 
     def bind_top_level(self, declared: dict[str, tuple[Value | None, Position]], root: Map,
@@ -369,6 +372,7 @@ class _Expander:
 
     def evaluate(self, value: Scalar, scope: _Scope) -> Scalar:
         """The result of `$(EXPR)`, as the scalar a YAML reader would give for it (a whole float is an int)."""
+        from .expr import ExprError, parse  # on the first expression: a spec without one never imports `ast`
         text = value.text
         if not text.endswith(")"):
             raise SpecError(f"unclosed expression {_short(text)!r}: write `$(...)` around the whole value",

@@ -170,10 +170,6 @@ def test_errors_say_where():
     assert refused("abs(w).real", "attribute").offset == 0
 
 
-def test_mentioned_names():
-    assert parse("a + b if c else max(d, 1)").names() == {"a", "b", "c", "d"}
-
-
 def test_whole_numbers_stay_exact():
     assert value("2 ** 100 + 1") == 2 ** 100 + 1
     assert value("floor(1e15 + 0.5)") == math.floor(1e15 + 0.5)
