@@ -229,7 +229,7 @@ _SET = "--set"
 """The file name of the positions of `--set` values."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per entry per instance, and a frozen __init__ costs
 class _Form:
     """One layer entry, read in its scope: its type, substituted attributes and positions, and whether it exists."""
 
@@ -288,17 +288,17 @@ class _Expander:
                             items[self.limits.max_layers - len(self.entries)].pos,
                             hint="raise the limit with --max-layers")
         forms = [self.read_form(item, scope) for item in items]
-        scope.taken = {scope.prefix + read_name(f.attrs["name"], "name") for f in forms if "name" in f.attrs}
-        present = {scope.prefix + read_name(f.attrs["name"], "name") for f in forms if f.exists and "name" in f.attrs}
-        for form in forms:
-            if not form.exists and "name" in form.attrs:
-                full = scope.prefix + read_name(form.attrs["name"], "name")
-                if full not in present:  # two entries of one name under opposite conditions: one exists
+        named = [(scope.prefix + read_name(f.attrs["name"], "name"), f) for f in forms if "name" in f.attrs]
+        scope.taken = {full for full, _ in named}
+        if any(not f.exists for f in forms):
+            present = {full for full, f in named if f.exists}
+            for full, form in named:
+                if not form.exists and full not in present:  # two entries of one name under opposite conditions
                     self.absent[full] = form.when  # type: ignore[assignment]
         previous = scope.input_ref
         for f in forms:
             if f.exists:
-                previous = self.expand_one(f.type_name, dict(f.attrs), f.key_pos, f.pos, f.type_pos, scope, active,
+                previous = self.expand_one(f.type_name, f.attrs, f.key_pos, f.pos, f.type_pos, scope, active,
                                            previous)
         return previous
 
