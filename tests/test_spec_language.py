@@ -340,3 +340,20 @@ def test_readme_spec_examples_load_and_validate():
     assert [n.name for n in mobilenet.layers if n.name.startswith("b1/")][:2] == ["b1/dw", "b1/dw_bn"]
     assert mobilenet.find("b1/se").layer.squeeze == 8 and mobilenet.find("b2/expand").output[0] == 72
     assert "b2/add" not in {n.name for n in mobilenet.layers} and mobilenet.find("b3/add").output == (24, 60, 60)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("$(10 ** 9)", "more than 1,000,000 layers"),
+    ('"$(' + "1 + " * 400 + '1)"', "characters long"),
+    ('"$(' + "(" * 60 + "1" + ")" * 60 + ')"', "nested deeper than 40"),
+    ("$(2 ** 64)", "`repeat` is too large"),
+    ('"$(\'x\' + \'y\' * 3)"', "needs a number, got a string"),
+])
+def test_hostile_expressions_in_a_spec(value, fragment):
+    bad = error(f"input: [3, 8, 8]\nlayers:\n  - {{type: relu, repeat: {value}}}\n")
+    assert fragment in bad.message and bad.position.line == 3
+    assert len(bad.message) < 300
+
+
+def test_a_computed_name_is_checked_like_a_written_one():
+    assert "cannot be a name" in error("input: [3, 8, 8]\nlayers: [{type: relu, name: \"$('a/' + 'b')\"}]\n").message
