@@ -1,7 +1,9 @@
 """A spec file -> the flat list of layer entries it describes, blocks and repeats expanded, positions kept.
 
-Reading checks the document's structure (keys, forms, block parameters, limits); what the entries mean (attributes,
-shapes, references) is checked when the graph is built, with the positions kept here.
+Reading checks the document's structure (keys, forms, block parameters, limits), substitutes parameters (`$p`: the
+spec's `params:`, set by `overrides`, and a block's), evaluates expressions (`$(EXPR)`, cnncalc/expr.py) and leaves
+out the entries whose `when:` is false; what the entries mean (attributes, shapes, references) is checked when the
+graph is built, with the positions kept here.
 """
 
 from __future__ import annotations
@@ -272,12 +274,13 @@ class _Expander:
         params: dict[str, Value] = {}
         for pname, (default, pos) in declared.items():
             if pname in overrides:
-                params[pname] = parse_yaml(overrides[pname], f"{_SET} {pname}", self.limits)
+                value = parse_yaml(overrides[pname], f"{_SET} {pname}", self.limits)
             elif default is None:
                 raise SpecError(f"the spec's parameter {pname!r} has no default and no value", pos,
                                 hint=f"give one with --set {pname}=VALUE, or declare {{{pname}: DEFAULT}}")
             else:
-                params[pname] = self.substitute(default, _Scope("", NETWORK_INPUT, dict(params), None))
+                value = default
+            params[pname] = self.substitute(value, _Scope("", NETWORK_INPUT, dict(params), None))
         return params
 
     def expand(self, items: list[Value], scope: _Scope, active: list[str]) -> str:

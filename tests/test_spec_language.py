@@ -357,3 +357,8 @@ def test_hostile_expressions_in_a_spec(value, fragment):
 
 def test_a_computed_name_is_checked_like_a_written_one():
     assert "cannot be a name" in error("input: [3, 8, 8]\nlayers: [{type: relu, name: \"$('a/' + 'b')\"}]\n").message
+
+
+def test_an_override_may_be_an_expression_over_the_parameters_before_it():
+    text = "params: [{base: 200}, {res: 224}]\ninput: [3, $res, $res]\nlayers: [relu]\n"
+    assert load(text, {"res": "$(base + 40)"}).input == (3, 240, 240)
