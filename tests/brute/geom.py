@@ -22,7 +22,7 @@ ACTIVATIONS = {
 MERGE = {"concat", "add", "mul"}
 RESAMPLE = {"upsample", "conv_transpose"}
 """Layers given, like adaptive pools, by the list of input positions each output position reads."""
-GLOBAL = {"global_avgpool", "global_maxpool", "flatten", "linear"}
+GLOBAL = {"global_avgpool", "global_maxpool", "flatten", "linear", "squeeze_excitation"}
 
 
 def pair(v, default):
@@ -201,6 +201,8 @@ def shapes(spec):
             out[name] = (f,)
         elif t == "linear":
             out[name] = (int(e["out"]),)
+        elif t == "squeeze_excitation":  # the input times a per-channel gate: its shape
+            out[name] = x
         else:
             raise NotImplementedError(t)
     return out, windows

@@ -104,3 +104,18 @@ def test_call_is_refused_for_the_parts_have_their_own():
     with pytest.raises(cnncalc.SpecError, match="`call` does not say which part of squeeze_excitation") as info:
         cnncalc.load(spec_text((3, H, W), STEM + [{"type": "squeeze_excitation", "squeeze": 2, "call": "module"}]))
     assert info.value.hint == "use `pool_call` and `activation_call`"
+
+
+@pytest.mark.parametrize("shape, squeeze", [((4, 3, 5), 2), ((6, 1, 1), 3), ((3, 4, 4), 5)])
+def test_counts_against_the_brute_force(shape, squeeze):
+    """tests/brute runs the six operations on counting numbers; no code shared with cnncalc."""
+    from brute import ops
+
+    spec = {"input": list(shape), "layers": [{"name": "se", "type": "squeeze_excitation", "squeeze": squeeze,
+                                              "inputs": ["input"]}]}
+    expected = ops.run(spec)[-1]
+    row = cnncalc.cost_report(cnncalc.load(spec_text(shape, [{"name": "se", "type": "squeeze_excitation",
+                                                                "squeeze": squeeze}])))["layers"][-1]
+    assert {k: row[k] for k in ("mults", "adds", "comparisons", "activations", "params")} == \
+        {k: expected[k] for k in ("mults", "adds", "comparisons", "activations", "params")}
+    assert row["output"] == expected["output"]
