@@ -10,11 +10,13 @@ import sys
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
 
 import cnncalc
 from cnncalc.layers import REGISTRY, fields_of
 from cnncalc.schema import SCHEMA_PATH, spec_schema
 from cnncalc.source import Scalar, Seq, parse_yaml
+from brute import specgen
 from conftest import ROOT, SPECS
 from test_bad_input import CASES
 
@@ -177,3 +179,12 @@ layers:
 """
     assert errors(text) == []
     cnncalc.load(text)
+
+
+@settings(max_examples=40)
+@given(specgen.specs(adaptive=True))
+def test_generated_valid_specs_validate(spec):
+    """Random specs cnncalc accepts (the brute-force generator's) are valid to the schema too."""
+    text = specgen.to_yaml(spec)
+    cnncalc.load(text, "gen.yaml")
+    assert errors(text) == []
