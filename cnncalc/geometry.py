@@ -33,13 +33,14 @@ def any_above(value, bound: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Padding:
-    """Zero padding, either explicit per side or resolved from the input size (`mode` = "same")."""
+    """Zero padding: explicit per side, resolved from the input size (`mode` = "same", TensorFlow's rule), or
+    from the window (`mode` = "half": dilation*(kernel-1)//2 on each side, PyTorch's usual choice)."""
 
     top: int = 0
     bottom: int = 0
     left: int = 0
     right: int = 0
-    mode: str = "explicit"  # "explicit" or "same" ("valid" is explicit zeros)
+    mode: str = "explicit"  # "explicit", "same" or "half" ("valid" is explicit zeros)
 
     def sides(self, axis: int, size: int, span: int, stride: int) -> tuple[int, int]:
         """(before, after) padding along `axis` (0 = height, 1 = width) for an input of `size`."""
@@ -48,11 +49,13 @@ class Padding:
             # An int, or (a sweep) an array of sizes: then padding per size, clipped elementwise.
             total = max(total, 0) if type(total) is int else total.clip(0, None)
             return total // 2, total - total // 2
+        if self.mode == "half":
+            return (span - 1) // 2, (span - 1) // 2
         return (self.top, self.bottom) if axis == 0 else (self.left, self.right)
 
     def describe(self) -> str:
-        if self.mode == "same":
-            return "same"
+        if self.mode in ("same", "half"):
+            return self.mode
         if self.top == self.bottom == self.left == self.right:
             return str(self.top)
         if self.top == self.bottom and self.left == self.right:

@@ -65,10 +65,12 @@ class Graph:
         raise KeyError(name)
 
 
-def load(text: str, filename: str = "<string>", limits: Limits = Limits()) -> Graph:
-    """Parse a spec and build its graph, or raise SpecError with the file, line and column."""
+def load(text: str, filename: str = "<string>", limits: Limits = Limits(),
+         overrides: dict[str, str] | None = None) -> Graph:
+    """Parse a spec and build its graph, or raise SpecError with the file, line and column; `overrides` sets the
+    spec's parameters (NAME -> value text, as `--set NAME=VALUE`)."""
     try:
-        return build_graph(read_spec(text, filename, limits))
+        return build_graph(read_spec(text, filename, limits, overrides))
     except SpecError as exc:
         if exc.source_line is None and exc.position is not None and exc.position.file == filename:
             lines = text.splitlines()  # the line breaks PyYAML counts (\n, \r\n, \r, \x85, \u2028, \u2029)

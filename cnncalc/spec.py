@@ -1,24 +1,31 @@
 """A spec file -> the flat list of layer entries it describes, blocks and repeats expanded, positions kept.
 
-Reading checks the document's structure (keys, forms, block parameters, limits); what the entries mean (attributes,
-shapes, references) is checked when the graph is built, with the positions kept here.
+Reading checks the document's structure (keys, forms, block parameters, limits), substitutes parameters (`$p`: the
+spec's `params:`, set by `overrides`, and a block's), evaluates expressions (`$(EXPR)`, cnncalc/expr.py) and leaves
+out the entries whose `when:` is false; what the entries mean (attributes, shapes, references) is checked when the
+graph is built, with the positions kept here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from .errors import Position, SpecError, quote, suggest
 from .layers import REGISTRY
-from .layers.base import read_int, read_name
+from .layers.base import read_bool, read_int, read_name
 from .source import Limits, Map, Scalar, Seq, Value, parse_yaml
 
-COMMON_KEYS = ("name", "type", "input", "inputs", "repeat", "call")
+if TYPE_CHECKING:
+    from .expr import Expression
+
+COMMON_KEYS = ("name", "type", "input", "inputs", "repeat", "call", "when")
 CALLS = ("module", "functional", "operator", "method")
 """How PyTorch's reference implementation invokes a layer (`call:`). Only tool conventions that count by hooking
 PyTorch read it (ptflops counts `nn.ReLU` twice and `F.relu` once; fvcore counts `x.mean()` as nothing)."""
-TOP_LEVEL_KEYS = ("name", "description", "input", "blocks", "layers")
+TOP_LEVEL_KEYS = ("name", "description", "params", "input", "blocks", "layers")
 NETWORK_INPUT = "input"
 MAX_BLOCK_NESTING = 32
 
@@ -67,8 +74,11 @@ class Block:
     pos: Position
 
 
-def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits()) -> Spec:
-    """Parse and expand a spec, or raise SpecError naming the file, line and column."""
+def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits(),
+              overrides: dict[str, str] | None = None) -> Spec:
+    """Parse and expand a spec, or raise SpecError naming the file, line and column.
+
+    `overrides` maps a top-level parameter's name to the text of its value (`--set NAME=VALUE`), read as YAML."""
     root = parse_yaml(text, filename, limits)
     if type(root) is Scalar and root.value is None and not root.quoted:  # `---` alone, or `~`
         raise SpecError("spec is empty", root.pos, hint="a spec is a mapping with `input:` and `layers:`")
@@ -78,17 +88,42 @@ def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits()) 
     for key in root.items:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown(key, TOP_LEVEL_KEYS, root.key_pos[key], "top-level key")
-    name = read_name(root.items["name"], "name") if "name" in root.items else PurePath(filename).stem
+    declared = _read_params(root.items.get("params"), None)
+    expander = _Expander({}, limits)
+    top = _Scope("", NETWORK_INPUT, expander.bind_top_level(declared, root, overrides or {}), None)
+    expander.globals = top.params
+    name = read_name(expander.substitute(root.items["name"], top), "name") if "name" in root.items \
+        else PurePath(filename).stem
     if "input" not in root.items:
         raise SpecError("spec has no `input:` (the input shape)", root.pos, hint="add `input: [3, 224, 224]`")
-    shape = _read_input(root.items["input"])
+    shape = _read_input(expander.substitute(root.items["input"], top))
     if "layers" not in root.items:
         raise SpecError("spec has no `layers:`", root.pos)
-    blocks = _read_blocks(root.items.get("blocks"))
-    expander = _Expander(blocks, limits)
+    expander.blocks = _read_blocks(root.items.get("blocks"))
     layers = root.items["layers"]
-    expander.expand(_layer_list(layers, "layers"), _Scope("", NETWORK_INPUT, {}, None), [])
+    expander.expand(_layer_list(layers, "layers"), top, [])
+    if not expander.entries:
+        raise SpecError("no layer exists for these parameters: every entry's `when:` is false", layers.pos)
     return Spec(name, filename, shape, root.items["input"].pos, expander.entries, expander.aliases, limits)
+
+
+def parse_set_options(values: list[str]) -> dict[str, str]:
+    """`--set NAME=VALUE` options -> {NAME: VALUE text}; a malformed or repeated NAME is a SpecError."""
+    overrides: dict[str, str] = {}
+    for item in values:
+        pname, equals, text = item.partition("=")
+        pname = pname.strip()
+        if not equals or not pname:
+            raise SpecError(f"--set {item!r}: expected NAME=VALUE", hint="e.g. --set res=240")
+        if not pname.isidentifier():
+            raise SpecError(f"--set {item!r}: {pname!r} is not a parameter name",
+                            hint="a name of letters, digits and _, as declared in `params:`")
+        if not text.strip():
+            raise SpecError(f"--set {item!r}: no value after `=`", hint=f"e.g. --set {pname}=1")
+        if pname in overrides:
+            raise SpecError(f"--set {pname} given twice ({overrides[pname]!r} and {text!r})")
+        overrides[pname] = text
+    return overrides
 
 
 def _unknown(key: str, known, pos: Position, what: str) -> SpecError:
@@ -149,25 +184,33 @@ def _read_blocks(value: Value | None) -> dict[str, Block]:
         if "layers" not in body.items:
             raise SpecError(f"block {name!r} has no `layers:`", body.pos)
         _layer_list(body.items["layers"], f"{name}.layers")
-        params: dict[str, Value | None] = {}
-        declared = body.items.get("params")
-        if declared is not None:
-            if type(declared) is not Seq:
-                raise SpecError("`params` must be a list of names (or {name: default})", declared.pos)
-            for item in declared.items:
-                if type(item) is Map and len(item.items) == 1:
-                    (pname, default), = item.items.items()
-                elif type(item) is Scalar:
-                    pname, default = read_name(item, "params"), None
-                else:
-                    raise SpecError("a block parameter is a name or {name: default}", item.pos)
-                if pname in params:
-                    raise SpecError(f"block {name!r} declares parameter {pname!r} twice", item.pos)
-                if pname in COMMON_KEYS:
-                    raise SpecError(f"{pname!r} cannot be a block parameter: it is a common layer key", item.pos)
-                params[pname] = default
+        params = {pname: default for pname, (default, _) in _read_params(body.items.get("params"), name).items()}
         blocks[name] = Block(name, params, body.items["layers"], body.pos)
     return blocks
+
+
+def _read_params(declared: Value | None, block: str | None) -> dict[str, tuple[Value | None, Position]]:
+    """`params: [a, {b: default}]` of a block (named `block`) or of the spec (None): name -> (default or None,
+    where it is declared)."""
+    params: dict[str, tuple[Value | None, Position]] = {}
+    if declared is None:
+        return params
+    if type(declared) is not Seq:
+        raise SpecError("`params` must be a list of names (or {name: default})", declared.pos)
+    for item in declared.items:
+        if type(item) is Map and len(item.items) == 1:
+            (pname, default), = item.items.items()
+        elif type(item) is Scalar:
+            pname, default = read_name(item, "params"), None
+        else:
+            raise SpecError(f"a {'block ' if block else ''}parameter is a name or {{name: default}}", item.pos)
+        if pname in params:
+            raise SpecError(f"block {block!r} declares parameter {pname!r} twice" if block else
+                            f"the spec declares parameter {pname!r} twice", item.pos)
+        if block and pname in COMMON_KEYS:
+            raise SpecError(f"{pname!r} cannot be a block parameter: it is a common layer key", item.pos)
+        params[pname] = (default, item.pos)
+    return params
 
 
 def _check_name(name: str, pos: Position) -> None:
@@ -181,9 +224,35 @@ class _Scope:
     """`inst/` inside a block instance, "" at top level."""
     input_ref: str
     params: dict[str, Value]
+    """Every parameter in scope: the spec's `params:`, then (inside a block) the block's, which hide them."""
     block: str | None
     counters: dict[str, int] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
+    values: dict[str, object] | None = None
+    """`params` as the values expressions compute with (made when the first expression needs them)."""
+
+    def expression_values(self) -> dict[str, object]:
+        if self.values is None:
+            self.values = {k: v.value if type(v) is Scalar else v for k, v in self.params.items()}
+        return self.values
+
+
+_SET = "--set"
+"""The file name of the positions of `--set` values."""
+
+
+@dataclass(slots=True)  # not frozen: made once per entry per instance, and a frozen __init__ costs
+class _Form:
+    """One layer entry, read in its scope: its type, substituted attributes and positions, and whether it exists."""
+
+    type_name: str
+    attrs: dict[str, Value]
+    key_pos: dict[str, Position]
+    pos: Position
+    type_pos: Position
+    when: Value | None
+    """The entry's `when:` as written (None: always)."""
+    exists: bool
 
 
 class _Expander:
@@ -193,19 +262,68 @@ class _Expander:
         self.entries: list[Entry] = []
         self.aliases: dict[str, str] = {}
         self.sizes: dict[str, int] = {}
+        self.globals: dict[str, Value] = {}
+        """The spec's own parameters (`params:` at the top), seen in every block unless a block parameter hides
+        them."""
+        self.absent: dict[str, Value] = {}
+        """Full name of an entry whose `when:` is false -> that `when:` value, as written."""
+        self.parsed: dict[str, "Expression"] = {}
+        """Expression text -> its parsed form (a block's expressions are parsed once, whatever its instances)."""
+
+    def bind_top_level(self, declared: dict[str, tuple[Value | None, Position]], root: Map,
+                       overrides: dict[str, str]) -> dict[str, Value]:
+        """The spec's parameters: `--set` values, else the defaults (which may use the parameters before them)."""
+        for pname in overrides:
+            if pname not in declared:
+                close = suggest(pname, declared)
+                hint = f"did you mean {close!r}?" if close else (
+                    "its parameters: " + ", ".join(declared) if declared else
+                    f"declare it in the spec: `params: [{{{pname}: DEFAULT}}]`")
+                where = root.key_pos.get("params", root.pos)
+                raise SpecError(f"--set {pname}: the spec has no parameter {pname!r}", where, hint)
+        params: dict[str, Value] = {}
+        for pname, (default, pos) in declared.items():
+            if pname in overrides:
+                value = parse_yaml(overrides[pname], f"{_SET} {pname}", self.limits)
+            elif default is None:
+                raise SpecError(f"the spec's parameter {pname!r} has no default and no value", pos,
+                                hint=f"give one with --set {pname}=VALUE, or declare {{{pname}: DEFAULT}}")
+            else:
+                value = default
+            params[pname] = self.substitute(value, _Scope("", NETWORK_INPUT, dict(params), None))
+        return params
 
     def expand(self, items: list[Value], scope: _Scope, active: list[str]) -> str:
-        """Append the entries of `items` in `scope`; return the name of the last layer (the scope's output)."""
+        """Append the entries of `items` in `scope`; return the name of the last layer that exists (the scope's
+        output; its input when no entry exists)."""
         if len(self.entries) + len(items) > self.limits.max_layers:  # before the work on a huge list
             raise SpecError(f"spec expands to more than {self.limits.max_layers:,} layers",
                             items[self.limits.max_layers - len(self.entries)].pos,
                             hint="raise the limit with --max-layers")
-        forms = [self.normalise(item, scope) for item in items]
-        scope.taken = {scope.prefix + read_name(f[1]["name"], "name") for f in forms if "name" in f[1]}
+        forms = [self.read_form(item, scope) for item in items]
+        named = [(scope.prefix + read_name(f.attrs["name"], "name"), f) for f in forms if "name" in f.attrs]
+        scope.taken = {full for full, _ in named}
+        if any(not f.exists for f in forms):
+            present = {full for full, f in named if f.exists}
+            for full, form in named:
+                if not form.exists and full not in present:  # two entries of one name under opposite conditions
+                    self.absent[full] = form.when  # type: ignore[assignment]
         previous = scope.input_ref
-        for type_name, attrs, key_pos, pos, type_pos in forms:
-            previous = self.expand_one(type_name, attrs, key_pos, pos, type_pos, scope, active, previous)
+        for f in forms:
+            if f.exists:
+                previous = self.expand_one(f.type_name, f.attrs, f.key_pos, f.pos, f.type_pos, scope, active,
+                                           previous)
         return previous
+
+    def read_form(self, item: Value, scope: _Scope) -> _Form:
+        """An entry in its scope: every value substituted (`$p`, `$(...)`), `when:` decided."""
+        if type(item) is Scalar:  # a bare type may be computed: `- $(act)`
+            item = self.substitute(item, scope)
+        type_name, attrs, key_pos, pos, type_pos = self.normalise(item, scope)
+        when = attrs.get("when")
+        attrs = {k: self.substitute(v, scope) for k, v in attrs.items()}
+        exists = read_bool(attrs.pop("when"), "when") if "when" in attrs else True
+        return _Form(type_name, attrs, key_pos, pos, type_pos, when, exists)
 
     def normalise(self, item: Value, scope: _Scope) -> tuple[str, dict[str, Value], dict[str, Position],
                                                              Position, Position]:
@@ -216,7 +334,7 @@ class _Expander:
             raise SpecError("a layer entry is a type name, {type: T, ...} or {T: {...}}", item.pos)
         if "type" in item.items:
             attrs = dict(item.items)
-            type_value = attrs.pop("type")
+            type_value = self.substitute(attrs.pop("type"), scope)
             return read_name(type_value, "type"), attrs, item.key_pos, item.pos, type_value.pos
         if len(item.items) == 1:
             (type_name, body), = item.items.items()
@@ -232,15 +350,13 @@ class _Expander:
                         hint="write `- {type: conv, ...}`, `- conv: {...}` or just `- relu`")
 
     def substitute(self, value: Value, scope: _Scope) -> Value:
+        """`value` with every `$p` replaced by the parameter's value and every `$(EXPR)` by its result."""
         if type(value) is Scalar:
-            if type(value.value) is str and not value.quoted and value.text.startswith("$"):
-                pname = value.text[1:]
-                if pname not in scope.params:
-                    known = list(scope.params)
-                    raise _unknown(pname, known, value.pos, "block parameter") if known else SpecError(
-                        f"{value.text} names no parameter" + (" (this block declares none)" if scope.block else
-                                                              " (parameters exist only inside blocks)"), value.pos)
-                return scope.params[pname]
+            if type(value.value) is str and value.text.startswith("$"):
+                if value.text.startswith("$("):
+                    return self.evaluate(value, scope)
+                if not value.quoted:
+                    return self.parameter(value, scope)
             return value
         if type(value) is Seq:
             items = [self.substitute(v, scope) for v in value.items]
@@ -249,6 +365,47 @@ class _Expander:
         if all(mapped[k] is v for k, v in value.items.items()):
             return value
         return Map(mapped, value.pos, value.key_pos)
+
+    def parameter(self, value: Scalar, scope: _Scope) -> Value:
+        """The value of `$p`."""
+        pname = value.text[1:]
+        if pname not in scope.params:
+            if not pname.isidentifier():
+                raise SpecError(f"{_short(value.text)!r} is not a parameter name", value.pos,
+                                hint=f"write an expression as $({_short(pname)})")
+            known = list(scope.params)
+            what = "block parameter" if scope.block else "parameter"
+            raise _unknown(pname, known, value.pos, what) if known else SpecError(
+                f"{value.text} names no parameter" + (" (this block declares none)" if scope.block else
+                                                      " (this spec declares no `params:`)"), value.pos)
+        found = scope.params[pname]
+        if type(found) is Scalar and found.pos.file.startswith(_SET):  # a `--set` value: shown where it is used
+            return dataclasses.replace(found, pos=value.pos)
+        return found
+
+    def evaluate(self, value: Scalar, scope: _Scope) -> Scalar:
+        """The result of `$(EXPR)`, as the scalar a YAML reader would give for it (a whole float is an int)."""
+        from .expr import ExprError, parse  # on the first expression: a spec without one never imports `ast`
+        text = value.text
+        if not text.endswith(")"):
+            raise SpecError(f"unclosed expression {_short(text)!r}: write `$(...)` around the whole value",
+                            value.pos, hint="inside [...] or {...}, quote an expression that holds a comma: "
+                                            "\"$(max(8, w // 4))\"")
+        inner = text[2:-1]
+        try:
+            expression = self.parsed.get(inner)
+            if expression is None:
+                expression = self.parsed[inner] = parse(inner)
+            result = expression.evaluate(scope.expression_values())
+        except ExprError as exc:
+            pos = value.pos
+            where = ""
+            if value.quoted or "\n" in text:
+                where = f" (character {exc.offset + 1} of the expression)"
+            else:  # a plain scalar on one line: the column of the fault itself
+                pos = dataclasses.replace(pos, column=pos.column + 2 + exc.offset)
+            raise SpecError(f"in {_short(text)}: {exc.message}{where}", pos, exc.hint) from None
+        return _result_scalar(result, value.pos)
 
     def auto_name(self, type_name: str, scope: _Scope) -> str:
         while True:
@@ -260,8 +417,6 @@ class _Expander:
 
     def expand_one(self, type_name: str, attrs: dict[str, Value], key_pos: dict[str, Position], pos: Position,
                    type_pos: Position, scope: _Scope, active: list[str], previous: str) -> str:
-        # Always: outside a block (or in one without parameters) a `$name` is refused here, not read as text.
-        attrs = {k: self.substitute(v, scope) for k, v in attrs.items()}
         is_block = type_name in self.blocks
         if not is_block and type_name not in REGISTRY and not _plugin_layer(type_name, type_pos):
             raise _unknown(type_name, sorted(REGISTRY) + sorted(self.blocks), type_pos, "layer type")
@@ -277,6 +432,10 @@ class _Expander:
             if call not in CALLS or is_block:
                 raise SpecError(f"`call` must be one of {', '.join(CALLS)} on a layer, got {call!r}"
                                 if not is_block else "`call` describes one layer, not a block", call_value.pos)
+            parts = REGISTRY[type_name].call_attributes
+            if parts:
+                raise SpecError(f"`call` does not say which part of {type_name} it describes", call_value.pos,
+                                hint="use " + " and ".join(f"`{p}`" for p in parts))
         inputs_key = None
         if "input" in attrs and "inputs" in attrs:
             raise SpecError("give either `input` or `inputs`, not both", key_pos.get("inputs", pos))
@@ -293,8 +452,10 @@ class _Expander:
             refs = []
         inputs = tuple(self.resolve(read_name(r, inputs_key or "input"), scope) for r in refs) or (previous,)
         input_pos = tuple(r.pos for r in refs) or (pos,)
+        for ref, ref_value in zip(inputs, refs):
+            self.check_exists(ref, ref_value, scope)
         if is_block and len(inputs) > 1:
-            raise SpecError(f"block {type_name!r} reads one input, got {len(inputs)}", key_pos.get("inputs", pos),
+            raise SpecError(f"block {quote(type_name)} reads one input, got {len(inputs)}", key_pos.get("inputs", pos),
                             hint="inside a block, `input` is its one input; merge several with concat or add first")
         if copies > 1 and len(inputs) > 1:
             raise SpecError("`repeat` chains one-input layers and blocks; this entry has several inputs",
@@ -328,6 +489,18 @@ class _Expander:
     def resolve(self, ref: str, scope: _Scope) -> str:
         return scope.input_ref if ref == NETWORK_INPUT else scope.prefix + ref
 
+    def check_exists(self, ref: str, written: Value, scope: _Scope) -> None:
+        """Refuse a reference to an entry whose `when:` is false, naming the condition."""
+        name = ref if ref in self.absent else ref.rpartition(".")[0]
+        when = self.absent.get(name)
+        if when is None:
+            return
+        shown = name[len(scope.prefix):] if name.startswith(scope.prefix) else name
+        condition = when.text if type(when) is Scalar else "..."
+        raise SpecError(f"layer {shown!r} does not exist for these parameters: its `when: {_short(condition)}` "
+                        f"(line {when.pos.line}) is false", written.pos,
+                        hint="give this entry the same `when:`, or choose its input with $(A if COND else B)")
+
     def instantiate(self, block: Block, full: str, attrs: dict[str, Value], key_pos: dict[str, Position],
                     pos: Position, input_ref: str, outer: _Scope, active: list[str]) -> str:
         params: dict[str, Value] = {}
@@ -344,8 +517,10 @@ class _Expander:
             if pname not in params:
                 if default is None:
                     raise SpecError(f"block {block.name!r} needs the parameter `{pname}`", pos)
-                params[pname] = default
-        scope = _Scope(full + "/", input_ref, params, outer.block or full)
+                # A default may use the spec's parameters and the block's parameters given or defaulted before it.
+                params[pname] = self.substitute(default, _Scope(full + "/", input_ref, {**self.globals, **params},
+                                                                outer.block or full))
+        scope = _Scope(full + "/", input_ref, {**self.globals, **params}, outer.block or full)
         return self.expand(block.layers.items, scope, active + [block.name])
 
     def block_size(self, name: str, active: list[str], pos: Position) -> int:
@@ -379,3 +554,22 @@ class _Expander:
                 break
         self.sizes[name] = total
         return total
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else f"{text[:45]}...{text[-10:]}"
+
+
+def _result_scalar(result: object, pos: Position) -> Scalar:
+    """The scalar of an expression's result: an int, float, bool or None reads as a plain YAML scalar would, a
+    string as a quoted one (so that `$('3')` is the string '3', not the number). A float with no fraction is an
+    int: `$(w / 2)` is 12 for w = 24, while `$(w / 5)` = 4.8 stays a float, refused where an integer is needed."""
+    if type(result) is float and result.is_integer():
+        result = int(result)
+    if type(result) is bool:
+        return Scalar(result, "true" if result else "false", pos)
+    if type(result) is str:
+        return Scalar(result, result, pos, quoted=True)
+    if result is None:
+        return Scalar(None, "null", pos)
+    return Scalar(result, repr(result), pos)

@@ -261,7 +261,7 @@ CASES = [
     Case("dollar-in-block-without-parameters", "input: [3, 32, 32]\nblocks:\n  b: {layers: [{type: conv, out: $c, "
          "kernel: 1}]}\nlayers: [b]\n", "$c names no parameter (this block declares none)", 3, 34),
     Case("dollar-outside-blocks", layer("{type: conv, out: $out, kernel: 1}"), "$out names no parameter "
-         "(parameters exist only inside blocks)", 3, 23),
+         "(this spec declares no `params:`)", 3, 23),
     Case("block-named-like-a-type", "input: [3, 32, 32]\nblocks:\n  relu: {layers: [tanh]}\nlayers: [relu]\n",
          "block name 'relu' is a layer type", 3, 3),
     Case("block-without-layers", "input: [3, 32, 32]\nblocks:\n  b: {params: [x]}\nlayers: [b]\n",
@@ -281,6 +281,36 @@ CASES = [
     Case("utf16", "input: [3, 32, 32]\nlayers: [relu]\n".encode("utf-16"), "the file looks like UTF-16", 1, 1),
     Case("not-utf8-after-multibyte", "input: [3, 32, 32]\nlayers: [{type: relu, name: é".encode() + b"\xff}]\n",
          "not UTF-8 text (byte 0xff)", 2, 30),
+    # ------------------------------------------------------------------ expressions, conditions, parameters
+    Case("expression-not-an-integer", "input: [3, 32, 32]\nparams: [{w: 32}]\nlayers:\n"
+         "  - {type: conv, out: $(w / 3), kernel: 1}\n", "`out` must be an integer, got 10.666666666666666", 4, 23),
+    Case("expression-unknown-name", "input: [3, 32, 32]\nparams: [{w: 32}]\nlayers:\n"
+         "  - {type: conv, out: $(w * wdith), kernel: 1}\n", "unknown parameter 'wdith'", 4, 29),
+    Case("expression-attribute-access", layer("{type: conv, out: $(().__class__), kernel: 1}"),
+         "attribute access (`.`) is not part of the language", 3, 25),
+    Case("expression-huge-power", layer("{type: conv, out: $(10 ** 10 ** 10), kernel: 1}"),
+         "exponent 10000000000 is too large", 3, 31),
+    Case("expression-other-function", layer("{type: conv, out: $(len(1)), kernel: 1}"), "unknown function 'len'",
+         3, 25),
+    Case("expression-unclosed", layer("{type: conv, out: $(max(1, 2)), kernel: 1}"), "unclosed expression", 3, 23),
+    Case("expression-syntax", layer("{type: conv, out: $(2 +), kernel: 1}"), "invalid expression", 3, 25),
+    Case("expression-division-by-zero", layer("{type: conv, out: $(4 // 0), kernel: 1}"), "division by zero", 3,
+         25),
+    Case("dollar-with-operator", "input: [3, 32, 32]\nparams: [{w: 32}]\nlayers:\n"
+         "  - {type: conv, out: 4, kernel: 1, groups: $w // 8}\n", "is not a parameter name; hint: write an "
+         "expression as $(w // 8)", 4, 45),
+    Case("when-not-boolean", layer("{type: relu, when: 1}"), "`when` must be true or false", 3, 24),
+    Case("reference-to-absent-entry", f"{H}  - {{type: relu, name: a, when: false}}\n  - {{type: add, inputs: "
+         "[input, a]}\n", "layer 'a' does not exist for these parameters: its `when: false` (line 3) is false",
+         4, 33),
+    Case("every-entry-absent", f"{H}  - {{type: relu, when: false}}\n", "no layer exists for these parameters",
+         3, 3),
+    Case("top-level-parameter-without-default", "input: [3, $res, $res]\nparams: [res]\nlayers: [relu]\n",
+         "parameter 'res' has no default", 2, 10),
+    Case("top-level-parameter-typo", "input: [3, $rez, $res]\nparams: [{res: 32}]\nlayers: [relu]\n",
+         "unknown parameter 'rez'; hint: did you mean 'res'?", 1, 12),
+    Case("top-level-params-not-a-list", "input: [3, 32, 32]\nparams: {res: 32}\nlayers: [relu]\n",
+         "`params` must be a list", 2, 9),
 ]
 
 COMMANDS = [("cost", "--json"), ("rf", "--json"), ("validate",)]

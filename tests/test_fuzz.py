@@ -58,7 +58,11 @@ RUNNER = CliRunner()
 def _runner_command(monkeypatch):
     """Let typer's runner reuse the command built once (typer itself is not under test here)."""
     monkeypatch.setattr(typer.testing, "_get_command", lambda application: COMMAND)
-COMMANDS = [("cost", "--json"), ("rf", "--json"), ("validate", "--json"), ("rf", "--json", "--at", "0,0")]
+LAYERS = ("--max-layers", "5000")
+"""A mutation that multiplies a `repeat` is refused by the layer limit instead of being analysed at full size: the
+fuzz cases check the contract, and tests/test_limits.py checks the worst cases within the default limits."""
+COMMANDS = [("cost", "--json", *LAYERS), ("rf", "--json", *LAYERS), ("validate", "--json", *LAYERS),
+            ("rf", "--json", "--at", "0,0", *LAYERS)]
 ERROR = re.compile(r"<stdin>:\d+:\d+: error: ")
 
 CASES = {"yaml": 0, "bytes": 0}

@@ -17,6 +17,12 @@ def _global_avg(node) -> int:
     return 0 if call(node) == "method" else numel(node.input_shapes[0])
 
 
+def _squeeze_excitation(node) -> int:
+    """Its two convs' MACs, and the average as adaptive_avg_pool2d (x.mean: 0); activation, gate, product: 0."""
+    pool = 0 if node.layer.pool_call == "method" else numel(node.input_shapes[0])
+    return node.layer.ops(node.input_shapes, node.output).macs + pool
+
+
 _UNSUPPORTED = "0: fvcore has no handle (warns 'Unsupported operator')"
 _IGNORED = "0: in fvcore's ignore list"
 
@@ -31,6 +37,8 @@ CONVENTION = register_convention(Convention(
         "global_avgpool": Rule("1 per input element (adaptive_avg_pool2d); 0 with call: method (x.mean)",
                                _global_avg, lambda node: True),
         "upsample": Rule("nearest: 1 per output element; bilinear: 4", _upsample),
+        "squeeze_excitation": Rule("its convs' MACs 2*C*squeeze + 1 per input element for the average (0 with "
+                                   "pool_call: method); activation, gate and product 0", _squeeze_excitation),
         **{t: zero(_UNSUPPORTED) for t in ("maxpool", "avgpool", "adaptive_maxpool", "global_maxpool", "add", "mul",
                                            "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish",
                                            "hardsigmoid", "softmax", "lrn", "channel_shuffle", "pad")},

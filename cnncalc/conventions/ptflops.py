@@ -64,6 +64,18 @@ def _elementwise(node) -> int:
     return (len(node.inputs) - 1) * numel(node.output) if call(node, "operator") == "method" else 0
 
 
+def _squeeze_excitation(node) -> int:
+    """The six layers as ptflops counts them: pool by its call, convs with bias, activation by its call, the gate
+    (0 for sigmoid and hardsigmoid in every form) and `scale * x` (an operator: 0)."""
+    layer = node.layer
+    c, h, w = node.input_shapes[0]
+    s = layer.squeeze
+    pool = {"module": 2, "functional": 1}.get(layer.pool_call, 0) * c * h * w
+    convs = (c * s + s) + (s * c + c)
+    return (pool + convs + _activation_count(layer.activation, layer.activation_call, s)
+            + _activation_count(layer.gate, "module", c))
+
+
 CONVENTION = register_convention(Convention(
     "ptflops", "ptflops get_model_complexity_info(..., backend='pytorch') MACs (count_functional=True)",
     {
@@ -79,6 +91,10 @@ CONVENTION = register_convention(Convention(
            for t in ("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",
                      "global_maxpool")},
         "upsample": Rule("2 per output element as nn.Upsample, 1 as F.interpolate", _upsample, _always),
+        "squeeze_excitation": Rule("its six layers: the average 2 per input element (pool_call: module; 1 "
+                                   "functional, 0 method), 2*C*squeeze + squeeze + C for the convs with bias, the "
+                                   "activation per squeeze channel by activation_call; gate and product 0",
+                                   _squeeze_excitation),
         "lrn": Rule("3 per element + (C+size-1)*H*W (patched mul, add and avg_pool3d inside)", _lrn),
         "add": Rule("0 as `+` (call: operator, the default); 1 per element per extra input as torch.add",
                     _elementwise, _always),

@@ -5,7 +5,8 @@ from . import Convention, macs, register_convention, zero
 
 _WEIGHTED = {"conv": macs("MACs: out elements * (C_in/groups)*kh*kw, no bias"),
              "conv_transpose": macs("MACs: in elements * (C_out/groups)*kh*kw, no bias"),
-             "linear": macs("MACs: in features * out features, no bias")}
+             "linear": macs("MACs: in features * out features, no bias"),
+             "squeeze_excitation": macs("MACs of its two 1x1 convs: 2*C*squeeze, no bias")}
 
 _NOT_COUNTED = ("add", "mul", "concat", "split", "channel_shuffle", "flatten", "dropout", "identity", "pad",
                 "batchnorm", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",

@@ -60,6 +60,8 @@ class Kind:
 
     describe: str
     parse: Callable[[Value, str], Any]
+    options: tuple[str, ...] = ()
+    """The words a `choice` kind allows (empty for the others); the JSON Schema lists them."""
 
 
 def _fail(value: Value, message: str, hint: str | None = None) -> SpecError:
@@ -159,15 +161,15 @@ def read_pair(value: Value, name: str, minimum: int = 1) -> tuple[int, int]:
 
 
 def read_padding(value: Value, name: str) -> Padding:
-    """int, [h, w], [top, bottom, left, right], `same` or `valid`."""
+    """int, [h, w], [top, bottom, left, right], `same`, `half` or `valid`."""
     if type(value) is Scalar and type(value.value) is str:
         text = value.text
-        if text == "same":
-            return Padding(mode="same")
+        if text in ("same", "half"):
+            return Padding(mode=text)
         if text == "valid":
             return Padding()
-        close = suggest(text, ["same", "valid"])
-        raise _fail(value, f"`{name}` must be an integer, [h, w], [top, bottom, left, right], same or valid; "
+        close = suggest(text, ["same", "half", "valid"])
+        raise _fail(value, f"`{name}` must be an integer, [h, w], [top, bottom, left, right], same, half or valid; "
                            f"got {quote(text)}", hint=f"did you mean {close!r}?" if close else None)
     if type(value) is Seq:
         n = len(value.items)
@@ -191,7 +193,7 @@ def read_sizes(value: Value, name: str) -> tuple[int, ...]:
 INT = Kind("int >= 1", read_int)
 PAIR = Kind("int or [h, w]", read_pair)
 NONNEG_PAIR = Kind("int or [h, w], >= 0", lambda v, n: read_pair(v, n, 0))
-PADDING = Kind("int, [h, w], [top, bottom, left, right], same or valid", read_padding)
+PADDING = Kind("int, [h, w], [top, bottom, left, right], same, half or valid", read_padding)
 BOOL = Kind("true or false", read_bool)
 FLOAT = Kind("number", read_float)
 SIZES = Kind("list of int", read_sizes)
@@ -205,7 +207,7 @@ def choice(*options: str) -> Kind:
         close = suggest(s.text, options)
         raise _fail(value, f"`{name}` must be one of {', '.join(options)}; got {quote(s.text)}",
                     hint=f"did you mean {close!r}?" if close else None)
-    return Kind(" | ".join(options), parse)
+    return Kind(" | ".join(options), parse, options)
 
 
 def attr(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "", shown: str | None = None) -> Any:
@@ -225,6 +227,8 @@ class Layer:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     outputs: ClassVar[int] = 1
+    call_attributes: ClassVar[tuple[str, ...]] = ()
+    """Attributes that say how PyTorch calls each part of a composite layer; such a layer refuses `call:`."""
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         """The shape this layer produces; raise LayerError when the inputs do not fit."""

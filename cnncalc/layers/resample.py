@@ -18,8 +18,8 @@ class Pad(Layer):
 
     def sides(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
         c, h, w = spatial(shape, self.type_name)
-        if self.padding.mode == "same":
-            raise LayerError("pad needs explicit sizes; `same` depends on a kernel", "padding")
+        if self.padding.mode != "explicit":
+            raise LayerError(f"pad needs explicit sizes; `{self.padding.mode}` depends on a kernel", "padding")
         return self.padding.sides(0, h, 1, 1), self.padding.sides(1, w, 1, 1)
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:

@@ -34,7 +34,8 @@ def flat_spec(graph: cnncalc.Graph) -> dict:
             if value is None:
                 continue
             if isinstance(value, Padding):
-                value = "same" if value.mode == "same" else [value.top, value.bottom, value.left, value.right]
+                value = value.mode if value.mode != "explicit" else [value.top, value.bottom, value.left,
+                                                                     value.right]
             entry[field.name] = list(value) if isinstance(value, tuple) else value
         layers.append(entry)
     return {"input": list(graph.input), "layers": layers}

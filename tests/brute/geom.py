@@ -22,7 +22,7 @@ ACTIVATIONS = {
 MERGE = {"concat", "add", "mul"}
 RESAMPLE = {"upsample", "conv_transpose"}
 """Layers given, like adaptive pools, by the list of input positions each output position reads."""
-GLOBAL = {"global_avgpool", "global_maxpool", "flatten", "linear"}
+GLOBAL = {"global_avgpool", "global_maxpool", "flatten", "linear", "squeeze_excitation"}
 
 
 def pair(v, default):
@@ -57,6 +57,8 @@ def axis_pads(padding, axis, n, k, s, d):
         return 0, 0
     if padding == "same":
         return tf_same_pads(n, k, s, d)
+    if padding == "half":  # PyTorch's usual choice: d*(k-1)//2 on each side
+        return d * (k - 1) // 2, d * (k - 1) // 2
     if isinstance(padding, (list, tuple)):
         if len(padding) == 2:
             p = int(padding[axis])
@@ -199,6 +201,8 @@ def shapes(spec):
             out[name] = (f,)
         elif t == "linear":
             out[name] = (int(e["out"]),)
+        elif t == "squeeze_excitation":  # the input times a per-channel gate: its shape
+            out[name] = x
         else:
             raise NotImplementedError(t)
     return out, windows

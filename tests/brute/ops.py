@@ -262,6 +262,18 @@ def _merge(xs, t):
     return _elementwise(xs, fn)
 
 
+def _squeeze_excitation(x, e):
+    """torchvision's SqueezeExcitation, literally: average, 1x1 conv to `squeeze`, activation, 1x1 conv back,
+    gate, product with the input."""
+    one = ((range(1), 1, 1, 1, 0, 0), (range(1), 1, 1, 1, 0, 0))  # a 1x1 kernel on a 1x1 map
+    s = _global_pool(x, "avg")
+    s = _conv(s, {"out": e["squeeze"]}, one)
+    s = _elementwise([s], lambda vs: vs[0].activate())
+    s = _conv(s, {"out": len(x)}, one)
+    s = _elementwise([s], lambda vs: vs[0].activate())
+    return _merge(_broadcast([x, s]), "mul")
+
+
 def shape_of(x):
     s = []
     while isinstance(x, list):
@@ -313,6 +325,8 @@ def run(spec):
             y = _merge(xs, t)
         elif t == "mul":
             y = _merge(_broadcast(xs), t)
+        elif t == "squeeze_excitation":
+            y = _squeeze_excitation(x, e)
         else:
             raise NotImplementedError(t)
         vals[name] = y

@@ -105,9 +105,11 @@ class _Gen:
         dil = d(st.sampled_from([1, 1, 1, 2, 3, [1, 2], [3, 1]]))
         if dil != 1:
             e["dilation"] = dil
-        pk = d(st.integers(0, 5))
+        pk = d(st.integers(0, 6))
         if pk == 0:
             e["padding"] = d(st.integers(0, 3))
+        elif pk == 5:
+            e["padding"] = "half"
         elif pk == 1:
             e["padding"] = [d(st.integers(0, 3)), d(st.integers(0, 3))]
         elif pk == 2:

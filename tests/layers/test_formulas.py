@@ -23,6 +23,12 @@ CASES = [
      dict(params=8 * (4 // 4) * 9 + 8, mults=8 * 9 * 7 * 9, adds=8 * 9 * 7 * 9, macs=8 * 9 * 7 * 9)),
     ({"type": "conv", "out": 3, "kernel": 3, "stride": 2, "padding": "same"}, (1, 7, 8), (3, 4, 4),
      dict(params=3 * 9 + 3, mults=3 * 16 * 9, adds=3 * 16 * 9, macs=3 * 16 * 9)),
+    # `half`: dilation*(kernel-1)//2 on each side: 2*(3-1)//2 = 2 rows, (5-1)//2 = 2 cols; 8 + 4 - 5 + 1 = 8
+    ({"type": "conv", "out": 2, "kernel": [3, 5], "dilation": [2, 1], "padding": "half"}, (1, 8, 7), (2, 8, 7),
+     dict(params=2 * 15 + 2, mults=2 * 8 * 7 * 15, adds=2 * 8 * 7 * 15, macs=2 * 8 * 7 * 15)),
+    # stride 2, even input: half pads 1 and 1 -> floor((8 + 2 - 3) / 2) + 1 = 4 (same: ceil(8/2) = 4 as well)
+    ({"type": "maxpool", "kernel": 3, "stride": 2, "padding": "half"}, (1, 8, 8), (1, 4, 4),
+     dict(comparisons=16 * 8)),
     ({"type": "conv", "out": 2, "kernel": 3, "padding": [0, 1, 2, 3]}, (1, 5, 5), (2, 5 + 1 - 2, 5 + 5 - 2),
      dict(params=2 * 9 + 2, mults=2 * 4 * 8 * 9, adds=2 * 4 * 8 * 9, macs=2 * 4 * 8 * 9)),
     ({"type": "conv_transpose", "out": 4, "kernel": 2, "stride": 2}, (3, 5, 6), (4, 10, 12),
@@ -58,6 +64,11 @@ CASES = [
     ({"type": "channel_shuffle", "groups": 3}, (6, 4, 5), (6, 4, 5), {}),
     ({"type": "pad", "padding": [1, 2, 3, 4]}, (2, 4, 5), (2, 4 + 3, 5 + 7), {}),
     ({"type": "upsample", "scale": 2}, (2, 3, 4), (2, 6, 8), {}),
+    # C=6, squeeze 2, 3x4 map: average (11 adds + 1 mult per channel), two 1x1 convs with bias, 2 + 6 activations,
+    # the product (1 mult per element)
+    ({"type": "squeeze_excitation", "squeeze": 2}, (6, 3, 4), (6, 3, 4),
+     dict(params=6 * 2 + 2 + 2 * 6 + 6, mults=6 + 12 + 12 + 72, adds=6 * 11 + 12 + 12, activations=2 + 6,
+          macs=2 * 6 * 2)),
     ({"type": "upsample", "size": [5, 7], "mode": "bilinear"}, (2, 3, 4), (2, 5, 7),
      dict(mults=4 * 2 * 35, adds=3 * 2 * 35)),
     ({"type": "leaky_relu", "slope": 0.1}, (2, 3, 3), (2, 3, 3), dict(activations=18)),
