@@ -23,6 +23,22 @@ def any_below(value, bound: int) -> bool:
     return bool((value < bound).any())
 
 
+def minimum(a, b):
+    """min(a, b) of two sizes; elementwise where either is an array of sizes (a sweep)."""
+    if type(a) is int and type(b) is int:
+        return a if a <= b else b
+    import numpy as np
+    return np.minimum(a, b)
+
+
+def maximum(a, b):
+    """max(a, b) of two sizes; elementwise where either is an array of sizes (a sweep)."""
+    if type(a) is int and type(b) is int:
+        return a if a >= b else b
+    import numpy as np
+    return np.maximum(a, b)
+
+
 @dataclass(frozen=True, slots=True)
 class Padding:
     """Zero padding, either explicit per side or resolved from the input size (`mode` = "same")."""

@@ -17,6 +17,7 @@ ACTIVATION = choice("none", *ACTIVATION_NAMES)
 @dataclass(frozen=True, slots=True)
 class Conv(Layer):
     type_name = "conv"
+    rf = "window"
     summary = "2-D convolution, optionally followed by an activation"
     counting = ("per output element: (C_in/groups)*kh*kw mults and as many adds with bias (one fewer without); "
                 "MACs = mults; activation: 1 evaluation per output element; "
@@ -68,6 +69,7 @@ class Conv(Layer):
 @dataclass(frozen=True, slots=True)
 class Linear(Layer):
     type_name = "linear"
+    rf = "global"
     summary = "fully connected layer; reads its input flattened"
     counting = ("per output: F mults and F adds with bias (F-1 without), F = input elements; MACs = mults; "
                 "activation: 1 evaluation per output; params: out*F + out if bias")
@@ -87,15 +89,12 @@ class Linear(Layer):
         return Ops(mults=mults, adds=mults if self.bias else mults - self.out,
                    activations=self.out if self.activation != "none" else 0, macs=mults)
 
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
-        return None
-
 
 @register
 @dataclass(frozen=True, slots=True)
 class ConvTranspose(Layer):
-    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     type_name = "conv_transpose"
+    rf = "indexed"
     summary = "transposed 2-D convolution (fractionally strided), optionally followed by an activation"
     counting = ("every input element times every tap: C_in*H_in*W_in*(C_out/groups)*kh*kw mults, each added into "
                 "the output (initialised with the bias): as many adds; cropped taps included, the formula of "

@@ -13,6 +13,7 @@ from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choi
 @dataclass(frozen=True, slots=True)
 class Pad(Layer):
     type_name = "pad"
+    rf = "window"
     summary = "zero padding as a layer of its own (TF-Slim's conv2d_same, ZeroPad2d)"
     padding: Padding = attr(PADDING, doc="int, [h, w] or [top, bottom, left, right]")
 
@@ -35,8 +36,8 @@ class Pad(Layer):
 @register
 @dataclass(frozen=True, slots=True)
 class Upsample(Layer):
-    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     type_name = "upsample"
+    rf = "indexed"
     summary = "nearest or bilinear upsampling by `scale` or to `size` (PyTorch's index rules)"
     counting = "nearest: nothing; bilinear: 4 mults and 3 adds per output element (a weighted sum of 4 values)"
 
