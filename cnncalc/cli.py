@@ -47,11 +47,12 @@ InputOpt = Annotated[Optional[str], typer.Option(
 
 
 def _sweep(kind: str, spec: str, sizes: str, as_json: bool, output: Path | None, max_layers: int,
-           max_bytes: int) -> None:
+           max_bytes: int, convention: str = "cnncalc") -> None:
     """`cost`/`rf` with --input: one row per input size (see cnncalc.sweep for the JSON document)."""
     from .sweep import cost_sweep, parse_sizes, rf_sweep, sweep_renderables
     wanted = parse_sizes(sizes)
-    doc = (cost_sweep if kind == "cost" else rf_sweep)(_load(spec, max_layers, max_bytes, wanted), wanted)
+    graph = _load(spec, max_layers, max_bytes, wanted)
+    doc = cost_sweep(graph, wanted, convention) if kind == "cost" else rf_sweep(graph, wanted)
     if not doc["sweep"]:
         raise SpecError(doc["diagnostics"][0]["message"] if doc["diagnostics"] else "no valid input size")
     if as_json:
@@ -179,10 +180,9 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = Co
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def action() -> None:
         if sizes is not None:
-            if convention.value != "cnncalc" or group_by is not None:
-                raise SpecError("--input sweeps count totals by the cnncalc convention; it does not take "
-                                "--convention or --group-by")
-            return _sweep("cost", spec, sizes, as_json, output, max_layers, max_bytes)
+            if group_by is not None:
+                raise SpecError("--input sweeps the totals; it does not take --group-by")
+            return _sweep("cost", spec, sizes, as_json, output, max_layers, max_bytes, convention.value)
         from .report import cost_report, group_report
         doc = cost_report(_load(spec, max_layers, max_bytes), convention.value)
         if group_by is not None:
@@ -235,8 +235,9 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
 @app.command()
 def layers(convention: ConventionOpt = ConventionName.cnncalc) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
-    from .report.table import convention_text, layers_table
-    _emit(_render(convention_text(convention.value), layers_table(convention.value)), None)
+    from .report.table import convention_text, layers_table, metrics_text
+    _emit(_render(convention_text(convention.value), metrics_text(convention.value), layers_table(convention.value)),
+          None)
 
 
 def _version(value: bool) -> None:

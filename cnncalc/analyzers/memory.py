@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..graph import Node
 from ..layers import numel
-from .base import Metric
+from .base import ExtraTotal, Metric, peak
 
 
 def _measure(node: Node) -> tuple[int]:
@@ -14,4 +14,4 @@ def _measure(node: Node) -> tuple[int]:
 MEMORY = Metric("memory", ("activation_elements",), ("output elems",),
                 "activation_elements: values in the layer's output (multiply by the bytes per value); "
                 "peak_activation_elements: the largest single output", _measure,
-                extra_totals=lambda rows: {"peak_activation_elements": max((r[0] for r in rows), default=0)})
+                extra_totals=(ExtraTotal("peak_activation_elements", "largest output", "activation_elements", peak),))

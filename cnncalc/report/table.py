@@ -27,13 +27,24 @@ def _title(doc: dict, what: str) -> str:
     return f"{what}: {doc['spec']} (input {_shape(doc['input'])})"
 
 
-_TITLES = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)}
+def _titles() -> dict[str, str]:
+    """Column and extra-total key -> table heading, from the metric registry as it is now (plug-ins register late)."""
+    titles = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)}
+    titles.update((e.key, e.title) for m in METRICS.values() for e in m.extra_totals)
+    return titles
 
 
 def _columns(doc: dict) -> list[tuple[str, str]]:
     convention = doc["convention"]
-    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else _TITLES[c])
+    titles = _titles()
+    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else titles.get(c, c))
             for c in doc["columns"]]
+
+
+def _extra_totals(doc: dict) -> str:
+    """The totals beyond the column sums (the largest output, ...), as one line."""
+    titles = _titles()
+    return "; ".join(f"{titles.get(k, k)}: {_n(v)}" for k, v in doc["totals"].items() if k not in doc["columns"])
 
 
 def cost_table(doc: dict) -> Table:
@@ -46,9 +57,7 @@ def cost_table(doc: dict) -> Table:
         table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
     for row in doc["layers"]:
         table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in _columns(doc)))
-    peak = doc["totals"].get("peak_activation_elements")
-    if peak is not None:
-        table.caption = f"largest output: {_n(peak)} values; convention: `cnncalc layers`"
+    table.caption = "; ".join(filter(None, [_extra_totals(doc), "convention: `cnncalc layers`"]))
     return table
 
 
@@ -61,6 +70,7 @@ def group_table(doc: dict) -> Table:
         table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
     for group in doc["groups"]:
         table.add_row(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in _columns(doc)))
+    table.caption = _extra_totals(doc) or None
     return table
 
 
@@ -74,14 +84,14 @@ def compare_tables(doc: dict) -> list[Table]:
         totals.add_column(f"{name} / {names[0]}", justify="right")
     for column in doc["columns"]:
         ratios = [s["ratio"][column] for s in doc["specs"][1:]]
-        totals.add_row(_TITLES.get(column, column), *(_n(s["totals"][column]) for s in doc["specs"]),
+        totals.add_row(_titles().get(column, column), *(_n(s["totals"][column]) for s in doc["specs"]),
                        *("-" if r is None else f"{r:.3f}" for r in ratios))
     blocks = Table(title="per block", box=box.SIMPLE_HEAD)
     blocks.add_column("block")
     key = "macs" if "macs" in doc["columns"] else doc["columns"][0]
     for name in names:
         blocks.add_column(f"{name} params", justify="right")
-        blocks.add_column(f"{name} {_TITLES.get(key, key)}", justify="right")
+        blocks.add_column(f"{name} {_titles().get(key, key)}", justify="right")
     for block in doc["blocks"]:
         cells = []
         for values in block["totals"]:
@@ -158,6 +168,13 @@ def convention_text(convention: str = "cnncalc") -> str:
         return (importlib.import_module(f"cnncalc.conventions.{convention}").__doc__ or "").strip()
     text = CONVENTION_DOC or ""
     return text[text.index("Counting convention"):].strip()
+
+
+def metrics_text(convention: str = "cnncalc") -> str:
+    """What each column of `cnncalc cost` counts under `convention`, from the metric registry."""
+    from ..analyzers.cost import cost_metrics
+    lines = [f"- {', '.join([*m.columns, *(e.key for e in m.extra_totals)])}\n  {m.doc}" for m in cost_metrics(convention)]
+    return "\nColumns of `cnncalc cost` (JSON keys; the extra totals after the column sums):\n" + "\n".join(lines)
 
 
 def graph_table(doc: dict) -> Table:
