@@ -57,7 +57,7 @@ def _encode(value: Any, indent: str) -> str:
     if kind is dict:
         if not value:
             return "{}"
-        parts = []
+        parts: list[str] = []
         append = parts.append
         for key, item in value.items():
             if type(key) is not str:
@@ -111,7 +111,7 @@ def compact(table: Any, console: Any) -> Any:
             if (column.highlight or column.no_wrap or len(cells) != table.row_count
                     or any(type(cell) is not str or any(c in cell for c in _UNSAFE) for cell in cells)):
                 return table
-            columns.append(dataclasses.replace(column, _cells=["\n".join(cells)]))
+            columns.append(dataclasses.replace(column, _cells=["\n".join(cells)]))  # type: ignore[arg-type]  # str
         joined = Table.__new__(Table)
         joined.__dict__.update(table.__dict__)
         joined.columns = columns

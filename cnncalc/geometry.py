@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd as _gcd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from numpy import ndarray
+
+    from .layers.base import Dim
 
 
 class GeometryError(ValueError):
     """A window that does not fit its input; the message says which quantity is wrong."""
 
 
-def any_below(value, bound: int) -> bool:
+def any_below(value: Dim, bound: int) -> bool:
     """`value < bound` for a size; for an array of sizes (a sweep over input sizes), whether any is below."""
     if type(value) is int:
         return value < bound
-    return bool((value < bound).any())
+    return bool((value < bound).any())  # type: ignore[union-attr]
 
 
-def minimum(a, b):
+def minimum(a: Dim, b: Dim) -> Dim:
     """min(a, b) of two sizes; elementwise where either is an array of sizes (a sweep)."""
     if type(a) is int and type(b) is int:
         return a if a <= b else b
@@ -31,7 +37,7 @@ def minimum(a, b):
     return np.minimum(a, b)
 
 
-def maximum(a, b):
+def maximum(a: Dim, b: Dim) -> Dim:
     """max(a, b) of two sizes; elementwise where either is an array of sizes (a sweep)."""
     if type(a) is int and type(b) is int:
         return a if a >= b else b
@@ -49,12 +55,12 @@ class Padding:
     right: int = 0
     mode: str = "explicit"  # "explicit" or "same" ("valid" is explicit zeros)
 
-    def sides(self, axis: int, size: int, span: int, stride: int) -> tuple[int, int]:
+    def sides(self, axis: int, size: Dim, span: int, stride: int) -> tuple[Dim, Dim]:
         """(before, after) padding along `axis` (0 = height, 1 = width) for an input of `size`."""
         if self.mode == "same":
             total = (-(-size // stride) - 1) * stride + span - size
             # An int, or (a sweep) an array of sizes: then padding per size, clipped elementwise.
-            total = max(total, 0) if type(total) is int else total.clip(0, None)
+            total = maximum(total, 0)
             return total // 2, total - total // 2
         return (self.top, self.bottom) if axis == 0 else (self.left, self.right)
 
@@ -75,8 +81,9 @@ class Window:
     kernel: int
     stride: int
     dilation: int
-    before: int
-    after: int
+    before: Dim
+    """Padding before the first position; with `same` padding in a sweep, an array of sizes (so is `after`)."""
+    after: Dim
     ceil_mode: bool = False
 
     affine = True
@@ -86,11 +93,11 @@ class Window:
         """Input positions one window covers, holes of the dilation included: d*(k-1)+1."""
         return self.dilation * (self.kernel - 1) + 1
 
-    def out_size(self, size: int) -> int:
+    def out_size(self, size: Dim) -> Dim:
         """Number of windows along an input of `size` positions (PyTorch's rule)."""
         padded = size + self.before + self.after
         if type(padded) is not int:  # a sweep: arrays of sizes, the same rule elementwise
-            return self._out_sizes(size, padded)
+            return self._out_sizes(size, padded)  # type: ignore[arg-type]
         if padded < self.span:
             raise GeometryError(f"window of {self.span} is larger than the padded input of {padded}")
         reach = padded - self.span
@@ -101,7 +108,7 @@ class Window:
             return out
         return reach // self.stride + 1
 
-    def _out_sizes(self, size, padded):
+    def _out_sizes(self, size: Dim, padded: ndarray) -> Dim:
         """`out_size` over a numpy array of input sizes (dtype object or int64): exact, elementwise."""
         if (padded < self.span).any():
             raise GeometryError(f"window of {self.span} is larger than the padded input of {padded.min()}")
@@ -112,13 +119,13 @@ class Window:
         return reach // self.stride + 1
 
     def back(self, x: int) -> range:
-        """Input positions (unclipped, padding included) that output index `x` reads."""
+        """Input positions (unclipped, padding included) that output index `x` reads (int sizes only)."""
         start = self.stride * x - self.before
         return range(start, start + self.span, self.dilation)
 
 
 def window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int], padding: Padding,
-           axis: int, size: int, ceil_mode: bool = False) -> Window:
+           axis: int, size: Dim, ceil_mode: bool = False) -> Window:
     """The `Window` of a 2-D layer along `axis` for an input `size` positions long."""
     k, s, d = kernel[axis], stride[axis], dilation[axis]
     before, after = padding.sides(axis, size, d * (k - 1) + 1, s)
@@ -140,9 +147,9 @@ class IndexMap:
 
 
 
-def gcd(a, b):
+def gcd(a: Dim, b: Dim) -> Dim:
     """math.gcd, also for the numpy arrays of sizes of a sweep (int64 or Python-int object arrays)."""
     if isinstance(a, int) and isinstance(b, int):
         return _gcd(a, b)
     import numpy as np
-    return np.frompyfunc(_gcd, 2, 1)(a, b).astype(np.result_type(a, b))
+    return np.frompyfunc(_gcd, 2, 1)(a, b).astype(np.result_type(a, b))  # type: ignore[union-attr]

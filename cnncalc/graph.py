@@ -79,7 +79,7 @@ def load(text: str, filename: str = "<string>", limits: Limits = Limits()) -> Gr
 def build_graph(spec: Spec) -> Graph:
     nodes = [Node(0, NETWORK_INPUT, InputLayer(), (), (), (spec.input,), None)]
     index = {NETWORK_INPUT: 0}
-    declared = {}
+    declared: dict[str, Position] = {}
     for entry in spec.entries:
         if entry.name in declared or entry.name in spec.aliases and spec.aliases[entry.name] != entry.name:
             first = declared.get(entry.name)

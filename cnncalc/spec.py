@@ -156,7 +156,7 @@ def _read_blocks(value: Value | None) -> dict[str, Block]:
                 if pname in COMMON_KEYS:
                     raise SpecError(f"{pname!r} cannot be a block parameter: it is a common layer key", item.pos)
                 params[pname] = default
-        blocks[name] = Block(name, params, body.items["layers"], body.pos)
+        blocks[name] = Block(name, params, body.items["layers"], body.pos)  # type: ignore[arg-type]  # a Seq: checked
     return blocks
 
 
@@ -235,10 +235,10 @@ class _Expander:
         if type(value) is Seq:
             items = [self.substitute(v, scope) for v in value.items]
             return value if all(a is b for a, b in zip(items, value.items)) else Seq(items, value.pos)
-        mapped = {k: self.substitute(v, scope) for k, v in value.items.items()}
-        if all(mapped[k] is v for k, v in value.items.items()):
+        mapped = {k: self.substitute(v, scope) for k, v in value.items.items()}  # type: ignore[union-attr]  # a Map
+        if all(mapped[k] is v for k, v in value.items.items()):  # type: ignore[union-attr]
             return value
-        return Map(mapped, value.pos, value.key_pos)
+        return Map(mapped, value.pos, value.key_pos)  # type: ignore[union-attr]
 
     def auto_name(self, type_name: str, scope: _Scope) -> str:
         while True:

@@ -42,6 +42,7 @@ is covered any more (null when the last one is).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any, Iterator, Sequence
 
@@ -274,11 +275,11 @@ def _dtype(graph: Graph, sizes: Sequence[tuple[int, int]], metrics: Sequence[Met
         view = Node(node.index, node.name, node.layer, node.inputs,
                     tuple(shapes[i][k] for i, k in node.inputs), shapes[node.index], node.entry)
         rows.append(measure(metrics, view))
-        values = [d for shape in view.outputs for d in shape] + list(rows[-1])
-        if any(abs(v) >= _INT64_VALUE for v in values):
+        values = [abs(int(v)) for v in (*(d for shape in view.outputs for d in shape), *rows[-1])]
+        if any(v >= _INT64_VALUE for v in values):
             return object
-        total += sum(abs(v) for v in values)
-    if total >= _INT64_TOTAL or any(abs(v) >= _INT64_TOTAL for v in totals(metrics, rows).values()):
+        total += sum(values)
+    if total >= _INT64_TOTAL or any(abs(int(v)) >= _INT64_TOTAL for v in totals(metrics, rows).values()):
         return object
     return "int64"
 
@@ -313,7 +314,7 @@ def _size_text(channels: int, size: tuple[int, int]) -> str:
 def _invalid_diagnostic(graph: Graph, sizes: Sequence[tuple[int, int]], failures: dict[int, tuple[str, str]]) -> dict:
     first = min(failures)
     layer, message = failures[first]
-    channels = graph.input[0]
+    channels = int(graph.input[0])
     others = len(failures) - 1
     more = f"; {others} other size{'s' if others > 1 else ''} invalid too" if others else ""
     return {"severity": "error" if len(failures) == len(sizes) else "warning", "code": "sweep-invalid-input",
@@ -364,13 +365,10 @@ def _axis_summary(lines: Lines, count: Dim, extent: Dim) -> dict:
                        upper_bound(lines, last) - lower_bound(lines, last)) + 1
     padding = -lower_bound(lines, 0)
     covers = (lower_bound(lines, last) <= 0) & (upper_bound(lines, 0) >= extent - 1)
-    below: Dim | None = None  # A = max_j floor(-lo / j): positions 0..A reach row 0 or above
-    above: Dim | None = None  # B = min_j ceil((extent - 1 - hi) / j): positions B.. reach the last row or below
-    for j, lo, hi in lines:
-        a = (-lo) // j
-        b = -((hi - (extent - 1)) // j)
-        below = a if below is None else maximum(below, a)
-        above = b if above is None else minimum(above, b)
+    # A = max_j floor(-lo / j): positions 0..A reach row 0 or above;
+    # B = min_j ceil((extent - 1 - hi) / j): positions B.. reach the last row or below
+    below = functools.reduce(maximum, [(-lo) // j for j, lo, _ in lines])
+    above = functools.reduce(minimum, [-((hi - (extent - 1)) // j) for j, _, hi in lines])
     first = maximum(above, 0)
     some = (below >= 0) & (first <= last) & (first <= minimum(below, last))
     return {"size": size, "jump": max(j for j, _, _ in lines), "padding": padding,
@@ -392,7 +390,7 @@ def _last_spatial(graph: Graph) -> int:
 def _rf_size_by_size(graph: Graph, target: int, sizes: Sequence[tuple[int, int]]) -> list[dict]:
     """The row values at each (valid) size from a scalar graph: exact for any layer."""
     from .analyzers.rf import receptive_fields
-    out = []
+    out: list[dict] = []
     for size in sizes:
         shapes = _scalar_pass(graph, size)
         if shapes is None:
@@ -413,7 +411,7 @@ def _rf_size_by_size(graph: Graph, target: int, sizes: Sequence[tuple[int, int]]
             info = field[axis].to_json(count)
             axes[key] = {k: info[k] for k in ("size", "jump", "padding")}
             lows, highs = field[axis].as_table(count)
-            hits = [lo is not None and lo <= 0 and hi >= extent - 1 for lo, hi in zip(lows, highs)]
+            hits = [lo is not None and hi is not None and lo <= 0 and hi >= extent - 1 for lo, hi in zip(lows, highs)]
             covers &= bool(hits) and all(hits)
             some &= any(hits)
         out.append({"output": list(output), "rf": axes, "covers": covers, "covers_some": some})

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from ..graph import Node
-from ..layers import numel
+from ..layers import Dim, numel
 from .base import ExtraTotal, Metric, peak
 
 
-def _measure(node: Node) -> tuple[int]:
-    return (sum(numel(shape) for shape in node.outputs),)
+def _measure(node: Node) -> tuple[Dim]:
+    total: Dim = 0
+    for shape in node.outputs:
+        total = total + numel(shape)
+    return (total,)
 
 
 MEMORY = Metric("memory", ("activation_elements",), ("output elems",),

@@ -109,7 +109,8 @@ class AxisField:
             _, lo, hi = self.lines[0]  # type: ignore[index]
             return hi - lo + 1
         indices = (0, count - 1) if self.lines is not None else range(count)
-        return max((self.upper(i) - self.lower(i) + 1 for i in indices if self.lower(i) is not None), default=0)
+        return max((self.upper(i) - self.lower(i) + 1  # type: ignore[operator]
+                    for i in indices if self.lower(i) is not None), default=0)
 
     def bounds(self) -> str:
         """The bounds as the homework writes them: `4i-6 .. 4i+9`."""
@@ -132,9 +133,9 @@ class AxisField:
 
     def to_json(self, count: int) -> dict:
         jump = self.jump(count)
-        first = next((self.lower(i) for i in range(count) if self.lower(i) is not None), 0)  # lower(0) for lines
-        out = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump), "padding": -first,
-               "aligned": self.aligned, "bounds": self.bounds()}
+        first = next((lo for lo in map(self.lower, range(count)) if lo is not None), 0)  # lower(0) for lines
+        out: dict = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump),
+                     "padding": -first, "aligned": self.aligned, "bounds": self.bounds()}
         if self.lines is not None and not self.single:
             out["lower"] = [[s, lo] for s, lo, _ in self.lines]
             out["upper"] = [[s, hi] for s, _, hi in self.lines]
@@ -203,9 +204,11 @@ def _through(field: AxisField, rule, size: int, count: int) -> AxisField:
 def _merge(fields: list[AxisField], count: int) -> AxisField:
     if any(f.lines is None for f in fields):
         tables = [f.as_table(count) for f in fields]
-        lows = tuple(min((t[0][i] for t in tables if t[0][i] is not None), default=None) for i in range(count))
-        highs = tuple(max((t[1][i] for t in tables if t[1][i] is not None), default=None) for i in range(count))
-        centres = {tuple(None if lo is None else lo + hi for lo, hi in zip(*t)) for t in tables}
+        lows = tuple(min((t[0][i] for t in tables if t[0][i] is not None), default=None)  # type: ignore[type-var]
+                     for i in range(count))
+        highs = tuple(max((t[1][i] for t in tables if t[1][i] is not None), default=None)  # type: ignore[type-var]
+                      for i in range(count))
+        centres = {tuple(None if lo is None else lo + hi for lo, hi in zip(*t)) for t in tables}  # type: ignore
         return AxisField(None, all(f.aligned for f in fields) and len(centres) == 1, (lows, highs))
     lines = union_lines([f.lines for f in fields])  # type: ignore[misc]
     first = fields[0].lines[0]  # type: ignore[index]
@@ -239,7 +242,7 @@ def dependencies_at(graph: Graph, target: Node, index: tuple[int, int]) -> dict:
 
 def _in_size(node: Node, k: int, axis: int) -> int:
     shape = node.input_shapes[k]
-    return shape[1 + axis] if len(shape) == 3 else 1
+    return shape[1 + axis] if len(shape) == 3 else 1  # type: ignore[return-value]  # a graph's sizes are ints
 
 
 def _interval(graph: Graph, target: Node, axis: int, x: int) -> list[int] | None:

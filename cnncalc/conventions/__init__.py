@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from ..graph import Node
-from ..layers import numel
+from ..layers import Dim, numel
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class Rule:
     """How a tool counts one layer type: `doc` says it in words, `count(node)` computes it."""
 
     doc: str
-    count: Callable[[Node], int]
+    count: Callable[[Node], Dim]
+    """The count (in a sweep, per-size arrays: see `cnncalc.layers.base`)."""
     depends_on_call: Callable[[Node], bool] | None = None
     """Whether the count of this node changes with how PyTorch calls the layer (the spec's `call:`)."""
 
@@ -33,7 +34,7 @@ class Convention:
     """What the tool's number is, and how to get it from the tool."""
     rules: Mapping[str, Rule]
 
-    def count(self, node: Node) -> int | None:
+    def count(self, node: Node) -> Dim | None:
         """The tool's figure for `node`, or None when the tool's rule for its type is unknown."""
         rule = self.rules.get(node.type)
         return None if rule is None else rule.count(node)

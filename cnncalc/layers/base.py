@@ -150,7 +150,7 @@ def read_float(value: Value, name: str) -> float:
     s = _scalar(value, name, "a number")
     if not s.quoted and type(s.value) is not bool:
         number = None
-        if type(s.value) in (int, float):
+        if isinstance(s.value, (int, float)):
             number = float(s.value) if type(s.value) is float or abs(s.value) < 2**1023 else math.inf
         else:
             try:
@@ -260,11 +260,11 @@ class Layer:
         """Every output of the layer (more than one only for `split`)."""
         return (self.output_shape(inputs),)
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         """Trainable parameters."""
         return 0
 
-    def buffers(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def buffers(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         """Non-trainable stored values (batchnorm running statistics)."""
         return 0
 
@@ -311,7 +311,7 @@ def register(cls: type[Layer]) -> type[Layer]:
 
 
 def fields_of(cls: type[Layer]) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
+    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]  # type: ignore[arg-type]  # a dataclass
 
 
 def build(cls: type[Layer], attrs: dict[str, Value], key_pos: dict[str, Position], at: Position) -> Layer:
@@ -339,6 +339,14 @@ def numel(shape: Shape) -> Dim:
     for d in shape:
         n *= d
     return n
+
+
+def int_sizes(shape: Shape, what: str) -> tuple[int, ...]:
+    """`shape` with int sizes only, as an "indexed" receptive-field rule needs; arrays of sizes (a sweep) raise
+    LayerError, so that the sweep traces such a layer size by size."""
+    if any(type(d) is not int for d in shape):
+        raise LayerError(f"the receptive field of {what} is traced position by position, one input size at a time")
+    return shape  # type: ignore[return-value]
 
 
 def spatial(shape: Shape, what: str) -> tuple[int, Dim, Dim]:

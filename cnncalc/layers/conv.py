@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..geometry import GeometryError, IndexMap, Padding, Window, any_below, window
-from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, numel, register,
-                   spatial)
+from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, choice, int_sizes,
+                   numel, register, spatial)
 from .elementwise import ACTIVATION_NAMES
 
 ACTIVATION = choice("none", *ACTIVATION_NAMES)
@@ -49,10 +49,10 @@ class Conv(Layer):
         except GeometryError as exc:
             raise LayerError(str(exc), "kernel") from None
 
-    def fan_in(self, inputs: Sequence[Shape]) -> int:
+    def fan_in(self, inputs: Sequence[Shape]) -> Dim:
         return inputs[0][0] // self.groups * self.kernel[0] * self.kernel[1]
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return self.out * self.fan_in(inputs) + (self.out if self.bias else 0)
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
@@ -81,7 +81,7 @@ class Linear(Layer):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (self.out,)
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return self.out * numel(inputs[0]) + (self.out if self.bias else 0)
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
@@ -125,7 +125,7 @@ class ConvTranspose(Layer):
             raise LayerError(f"padding crops the whole output ({sizes[0]}x{sizes[1]})", "padding")
         return (self.out, sizes[0], sizes[1])
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return inputs[0][0] * (self.out // self.groups) * self.kernel[0] * self.kernel[1] + (
             self.out if self.bias else 0)
 
@@ -144,5 +144,6 @@ class ConvTranspose(Layer):
         return tuple(reads)
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[IndexMap, IndexMap]:
-        c, h, w = inputs[0]
-        return IndexMap(self.reads(h, output[1], 0)), IndexMap(self.reads(w, output[2], 1))
+        c, h, w = int_sizes(inputs[0], self.type_name)
+        _, oh, ow = int_sizes(output, self.type_name)
+        return IndexMap(self.reads(h, oh, 0)), IndexMap(self.reads(w, ow, 1))

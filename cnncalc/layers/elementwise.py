@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import FLOAT, INT, Layer, Ops, Shape, attr, numel, register
+from .base import FLOAT, INT, Dim, Layer, Ops, Shape, attr, numel, register
 
 ACTIVATION_NAMES = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid",
                     "softmax")
@@ -24,7 +24,7 @@ class Activation(Layer):
 def _activation(name: str, summary: str, **fields) -> type[Activation]:
     cls = type(name.title().replace("_", ""), (Activation,), {"type_name": name, "summary": summary,
                                                                "__annotations__": {}, "__module__": __name__})
-    return register(dataclass(frozen=True, slots=True)(cls))
+    return register(dataclass(frozen=True, slots=True)(cls))  # type: ignore[return-value]
 
 
 for _name, _summary in [("relu", "max(x, 0)"), ("relu6", "min(max(x, 0), 6)"), ("sigmoid", "1 / (1 + exp(-x))"),
@@ -52,10 +52,10 @@ class BatchNorm(Layer):
     counting = ("1 mult + 1 add per element; params 2*C (weight, bias); buffers 2*C (running mean, variance; "
                 "PyTorch's num_batches_tracked is not counted)")
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return 2 * inputs[0][0]
 
-    def buffers(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def buffers(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return 2 * inputs[0][0]
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:

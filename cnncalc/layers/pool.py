@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..geometry import GeometryError, Padding, Window, gcd, window
-from .base import BOOL, GLOBAL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, register, spatial
+from .base import BOOL, GLOBAL, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, int_sizes, register, spatial
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ class _AdaptivePool(Layer):
         c, h, w = spatial(inputs[0], self.type_name)
         return (c, *self.output_size)
 
-    def reads_and_outputs(self, shape: Shape, output: Shape) -> tuple[int, int]:
+    def reads_and_outputs(self, shape: Shape, output: Shape) -> tuple[Dim, Dim]:
         """(input values read over all windows, output values): a window of n values costs n-1 operations."""
         c, h, w = shape
         oh, ow = self.output_size
@@ -125,7 +125,7 @@ class _AdaptivePool(Layer):
         return c * rows * cols, c * output[1] * output[2]
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
-        c, h, w = inputs[0]
+        c, h, w = int_sizes(inputs[0], self.type_name)
         if self.output_size == (1, 1):
             return GLOBAL
         return (_adaptive_axis(h, self.output_size[0]), _adaptive_axis(w, self.output_size[1]))

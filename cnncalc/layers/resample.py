@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..geometry import IndexMap, Padding, Window
-from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, register, spatial
+from .base import (BOOL, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, choice, int_sizes, register,
+                   spatial)
 
 
 @register
@@ -17,7 +18,7 @@ class Pad(Layer):
     summary = "zero padding as a layer of its own (TF-Slim's conv2d_same, ZeroPad2d)"
     padding: Padding = attr(PADDING, doc="int, [h, w] or [top, bottom, left, right]")
 
-    def sides(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+    def sides(self, shape: Shape) -> tuple[tuple[Dim, Dim], tuple[Dim, Dim]]:
         c, h, w = spatial(shape, self.type_name)
         if self.padding.mode == "same":
             raise LayerError("pad needs explicit sizes; `same` depends on a kernel", "padding")
@@ -80,5 +81,6 @@ class Upsample(Layer):
         return tuple(reads)
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[IndexMap, IndexMap]:
-        c, h, w = inputs[0]
-        return IndexMap(self.reads(h, output[1], 0)), IndexMap(self.reads(w, output[2], 1))
+        c, h, w = int_sizes(inputs[0], self.type_name)
+        _, oh, ow = int_sizes(output, self.type_name)
+        return IndexMap(self.reads(h, oh, 0)), IndexMap(self.reads(w, ow, 1))

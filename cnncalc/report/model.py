@@ -7,6 +7,7 @@ raising SCHEMA_VERSION.
 from __future__ import annotations
 
 from difflib import get_close_matches
+from typing import Any
 
 from .. import conventions
 from ..errors import SpecError
@@ -80,7 +81,7 @@ def cost_report(graph: Graph, convention: str = conventions.DEFAULT) -> dict:
     values = [measure(metrics, node) for node in graph.layers]
     rows = []
     for node, counts in zip(graph.layers, values):
-        row = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node), "output": _output(node)}
+        row: dict[str, Any] = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node), "output": _output(node)}
         if node.entry is not None and node.entry.block:
             row["block"] = node.entry.block
         row.update(zip(columns, counts))
@@ -130,13 +131,13 @@ def rf_report(graph: Graph, layer: str | None = None, at: tuple[int, int] | None
     result = receptive_fields(graph)
     rows = []
     for node in graph.layers:
-        row = {"name": node.name, "type": node.type, "output": _output(node)}
+        row: dict[str, Any] = {"name": node.name, "type": node.type, "output": _output(node)}
         fields = result.fields[node.index]
         if fields is None:
             row["global"] = True
         else:
-            count_h = node.output[1] if len(node.output) == 3 else 1
-            count_w = node.output[2] if len(node.output) == 3 else 1
+            count_h = int(node.output[1]) if len(node.output) == 3 else 1
+            count_w = int(node.output[2]) if len(node.output) == 3 else 1
             row["global"] = False
             row["rf"] = {"height": fields[0].to_json(count_h), "width": fields[1].to_json(count_w)}
         rows.append(row)

@@ -173,7 +173,8 @@ def convention_text(convention: str = "cnncalc") -> str:
 def metrics_text(convention: str = "cnncalc") -> str:
     """What each column of `cnncalc cost` counts under `convention`, from the metric registry."""
     from ..analyzers.cost import cost_metrics
-    lines = [f"- {', '.join([*m.columns, *(e.key for e in m.extra_totals)])}\n  {m.doc}" for m in cost_metrics(convention)]
+    lines = [f"- {', '.join([*m.columns, *(e.key for e in m.extra_totals)])}\n  {m.doc}"
+             for m in cost_metrics(convention)]
     return "\nColumns of `cnncalc cost` (JSON keys; the extra totals after the column sums):\n" + "\n".join(lines)
 
 

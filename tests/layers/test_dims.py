@@ -17,7 +17,7 @@ from cnncalc import conventions
 from cnncalc.analyzers.cost import cost_metrics
 from cnncalc.geometry import Window
 from cnncalc.graph import Node
-from cnncalc.layers import REGISTRY, Ops
+from cnncalc.layers import REGISTRY, LayerError, Ops
 from conftest import spec_text
 
 SIZES = [(8, 8), (9, 13), (16, 11), (23, 30)]
@@ -131,8 +131,11 @@ def test_layer_rules_over_arrays_equal_each_size(name, k, dtype):
     output = outputs[0]
     methods = {"output_shapes": (lambda ins, out: layer.output_shapes(ins)), "params": layer.params,
                "buffers": layer.buffers, "ops": layer.ops}
-    if layer.rf != "indexed":  # an indexed layer's rf_axes takes int sizes only (the sweep goes size by size)
+    if layer.rf != "indexed":
         methods["rf_axes"] = layer.rf_axes
+    else:  # int sizes only: over arrays, the declared LayerError that makes the sweep go size by size
+        with pytest.raises(LayerError):
+            layer.rf_axes(inputs, output)
     for method, call in methods.items():
         over_arrays = call(inputs, output)
         for j, node in enumerate(nodes):
