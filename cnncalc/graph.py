@@ -20,6 +20,7 @@ class InputLayer(Layer):
     """The network input (node 0); not a YAML type."""
 
     type_name = "input"
+    rf = "identity"
 
 
 @dataclass(frozen=True, slots=True)

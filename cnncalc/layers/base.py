@@ -11,6 +11,7 @@ element by element, what it gives for each size alone: use arithmetic, `//`, `%`
 A rule that cannot decide for the arrays raises LayerError (the sweep then evaluates that layer size by size); the
 rules of an "indexed" layer's `rf_axes` take ints only. tests/layers/test_dims.py runs every registered layer both
 ways.
+
 Counting convention "cnncalc" (shown by `cnncalc layers` and the README):
 
 - counts are per image (batch 1), inference, exact integers;
