@@ -214,25 +214,15 @@ def test_rf_and_rf_sweep(extended, specs):
                              for a in ("height", "width")}
 
 
-def _sweep_table():
-    try:
-        from cnncalc.report import table
-        return table.sweep_table, True
-    except (ImportError, AttributeError):
-        from cnncalc import sweep
-        return sweep.sweep_table, False
-
-
 def test_sweep_table(extended, specs, request):
-    """The sweep table lives in report/table.py after the tables move; until then its copy in sweep.py picks a
-    fixed set of columns, a known gap this test marks (strict: it fails once the gap is closed, so the mark goes)."""
-    sweep_table, moved = _sweep_table()
-    if not moved:
+    """The sweep table moves to report/table.py; until then its copy in sweep.py picks a fixed set of columns, a
+    known gap this test marks (strict: it fails once the gap is closed, so that the mark goes)."""
+    from cnncalc.report import table
+    if not hasattr(table, "sweep_table"):
         request.applymarker(pytest.mark.xfail(strict=True, reason="sweep.py's sweep_table hard-codes its columns; "
                                                                   "fixed where it moves to report/table.py"))
     text = _run("cost", specs[0], "--input", "16x20,24")
     _absent("cost --input table", text, "reads", "most reads")
-    assert sweep_table is not None
 
 
 def test_layers_command(extended):

@@ -56,7 +56,7 @@ def cost_table(doc: dict) -> Table:
     for column, title in _columns(doc):
         table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
     for row in doc["layers"]:
-        table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in _columns(doc)))
+        table.add_row(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c in doc["columns"]))
     table.caption = "; ".join(filter(None, [_extra_totals(doc), "convention: `cnncalc layers`"]))
     return table
 
@@ -69,7 +69,7 @@ def group_table(doc: dict) -> Table:
     for column, title in _columns(doc):
         table.add_column(title, justify="right", footer=_n(doc["totals"][column]))
     for group in doc["groups"]:
-        table.add_row(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in _columns(doc)))
+        table.add_row(group["group"], _n(group["layers"]), *(_n(group[c]) for c in doc["columns"]))
     table.caption = _extra_totals(doc) or None
     return table
 
