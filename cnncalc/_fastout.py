@@ -50,7 +50,7 @@ def _encode(value: Any, indent: str) -> str:
     if kind is dict:
         if not value:
             return "{}"
-        parts = []
+        parts: list[str] = []
         append = parts.append
         for key, item in value.items():
             if type(key) is not str:

@@ -216,10 +216,13 @@ class Network:
                 "valid": True, "layers": [{k: row[k] for k in ("name", "type", "inputs", "output")}
                                           for row in doc["layers"]]}, self.name)
 
-    def cost_sweep(self, sizes: Sizes) -> SweepReport:
-        """Totals at every input size, by the cnncalc convention (`cnncalc cost --input`)."""
+    def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc") -> SweepReport:
+        """Totals at every input size (`cnncalc cost --input`), counted by `convention` as `cost` counts."""
+        from . import conventions
         from .sweep import cost_sweep
-        return self._sweep(cost_sweep, sizes)
+        with _placed(self.name):
+            conventions.get(convention)  # a SpecError with the closest name for an unknown one
+        return self._sweep(lambda graph, wanted: cost_sweep(graph, wanted, convention), sizes)
 
     def rf_sweep(self, sizes: Sizes) -> SweepReport:
         """The receptive field of the last spatial layer at every input size (`cnncalc rf --input`)."""

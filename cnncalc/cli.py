@@ -140,10 +140,9 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
         network = _read(spec, max_layers, max_bytes)
         if sizes is None:
             return network.cost(convention, group_by and group_by.value)
-        if convention != "cnncalc" or group_by is not None:
-            raise network.error("--input sweeps count totals by the cnncalc convention; it does not take "
-                                "--convention or --group-by")
-        return network.cost_sweep(sizes)
+        if group_by is not None:
+            raise network.error("--input sweeps the totals; it does not take --group-by")
+        return network.cost_sweep(sizes, convention)
     _run(analyse, as_json, output, wide)
 
 
@@ -173,10 +172,11 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
 def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
     from .plugins import summary
-    from .report.table import convention_text, layers_table
+    from .report.table import convention_text, layers_table, metrics_text
     try:
         plugins = summary(load=True)  # first: a plug-in's layer types join the table
-        write_stdout(_render(convention_text(convention), layers_table(convention), *plugins, wide=wide))
+        write_stdout(_render(convention_text(convention), metrics_text(convention), layers_table(convention),
+                             *plugins, wide=wide))
     except SpecError as exc:
         _fail(exc.format())
 

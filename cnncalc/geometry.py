@@ -10,18 +10,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd as _gcd
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from .layers.base import Dim
 
 
 class GeometryError(ValueError):
     """A window that does not fit its input; the message says which quantity is wrong."""
 
 
-def any_below(value, bound: int) -> bool:
+def any_below(value: Dim, bound: int) -> bool:
     """`value < bound` for a size; for an array of sizes (a sweep over input sizes), whether any is below."""
     if type(value) is int:
         return value < bound
-    return bool((value < bound).any())
+    return bool((value < bound).any())  # type: ignore[union-attr]
+
+
+def minimum(a: Dim, b: Dim) -> Dim:
+    """min(a, b) of two sizes; elementwise where either is an array of sizes (a sweep)."""
+    if type(a) is int and type(b) is int:
+        return a if a <= b else b
+    import numpy as np
+    return np.minimum(a, b)
+
+
+def maximum(a: Dim, b: Dim) -> Dim:
+    """max(a, b) of two sizes; elementwise where either is an array of sizes (a sweep)."""
+    if type(a) is int and type(b) is int:
+        return a if a >= b else b
+    import numpy as np
+    return np.maximum(a, b)
 
 
 def any_above(value, bound: int) -> bool:
@@ -42,12 +61,12 @@ class Padding:
     right: int = 0
     mode: str = "explicit"  # "explicit", "same" or "half" ("valid" is explicit zeros)
 
-    def sides(self, axis: int, size: int, span: int, stride: int) -> tuple[int, int]:
+    def sides(self, axis: int, size: Dim, span: int, stride: int) -> tuple[Dim, Dim]:
         """(before, after) padding along `axis` (0 = height, 1 = width) for an input of `size`."""
         if self.mode == "same":
             total = (-(-size // stride) - 1) * stride + span - size
             # An int, or (a sweep) an array of sizes: then padding per size, clipped elementwise.
-            total = max(total, 0) if type(total) is int else total.clip(0, None)
+            total = maximum(total, 0)
             return total // 2, total - total // 2
         if self.mode == "half":
             return (span - 1) // 2, (span - 1) // 2
@@ -70,8 +89,9 @@ class Window:
     kernel: int
     stride: int
     dilation: int
-    before: int
-    after: int
+    before: Dim
+    """Padding before the first position; with `same` padding in a sweep, an array of sizes (so is `after`)."""
+    after: Dim
     ceil_mode: bool = False
 
     affine = True
@@ -81,7 +101,7 @@ class Window:
         """Input positions one window covers, holes of the dilation included: d*(k-1)+1."""
         return self.dilation * (self.kernel - 1) + 1
 
-    def out_size(self, size: int) -> int:
+    def out_size(self, size: Dim) -> Dim:
         """Number of windows along an input of `size` positions, by PyTorch's rule (ATen's pooling_output_shape):
         floor((padded - span) / s) + 1; with `ceil_mode` the ceiling, so the last window may overhang the padded
         input by up to s - 1 positions, unless it would start in the right padding. Fewer than 1 is an error."""
@@ -94,19 +114,19 @@ class Window:
         else:
             out = reach // self.stride + 1
         if any_below(out, 1):
-            smallest = padded if type(padded) is int else padded.min()
+            smallest = padded if type(padded) is int else padded.min()  # type: ignore[union-attr]
             overhang = f" plus the {self.stride - 1} that ceil_mode lets it overhang" if self.ceil_mode else ""
             raise GeometryError(f"window of {self.span} is larger than the padded input of {smallest}{overhang}")
         return out
 
     def back(self, x: int) -> range:
-        """Input positions (unclipped, padding included) that output index `x` reads."""
+        """Input positions (unclipped, padding included) that output index `x` reads (int sizes only)."""
         start = self.stride * x - self.before
         return range(start, start + self.span, self.dilation)
 
 
 def window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int], padding: Padding,
-           axis: int, size: int, ceil_mode: bool = False) -> Window:
+           axis: int, size: Dim, ceil_mode: bool = False) -> Window:
     """The `Window` of a 2-D layer along `axis` for an input `size` positions long."""
     k, s, d = kernel[axis], stride[axis], dilation[axis]
     before, after = padding.sides(axis, size, d * (k - 1) + 1, s)
@@ -128,9 +148,9 @@ class IndexMap:
 
 
 
-def gcd(a, b):
+def gcd(a: Dim, b: Dim) -> Dim:
     """math.gcd, also for the numpy arrays of sizes of a sweep (int64 or Python-int object arrays)."""
     if isinstance(a, int) and isinstance(b, int):
         return _gcd(a, b)
     import numpy as np
-    return np.frompyfunc(_gcd, 2, 1)(a, b).astype(np.result_type(a, b))
+    return np.frompyfunc(_gcd, 2, 1)(a, b).astype(np.result_type(a, b))  # type: ignore[union-attr]

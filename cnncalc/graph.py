@@ -19,6 +19,7 @@ class InputLayer(Layer):
     """The network input (node 0); not a YAML type."""
 
     type_name = "input"
+    rf = "identity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def load(text: str, filename: str = "<string>", limits: Limits = Limits(),
 def build_graph(spec: Spec) -> Graph:
     nodes = [Node(0, NETWORK_INPUT, InputLayer(), (), (), (spec.input,), None)]
     index = {NETWORK_INPUT: 0}
-    declared = {}
+    declared: dict[str, Position] = {}
     for entry in spec.entries:
         if entry.name in declared or entry.name in spec.aliases and spec.aliases[entry.name] != entry.name:
             first = declared.get(entry.name)

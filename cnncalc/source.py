@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 import yaml
 
@@ -115,7 +115,7 @@ def parse_yaml(text: str, filename: str, limits: Limits = Limits()) -> Value:
         pos = Position(filename, mark.line + 1, mark.column + 1) if mark else Position(filename, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         context = exc.context_mark
-        if exc.problem and exc.context and context is not None and context.line != mark.line:
+        if exc.problem and exc.context and context is not None and mark is not None and context.line != mark.line:
             problem += f" ({exc.context} that starts at line {context.line + 1}, column {context.column + 1})"
         source_line = _line(lines, pos.line)
         if "\t" in text and ("tab" in problem or "\t" in (source_line or "")):
@@ -211,7 +211,7 @@ def short_tag(tag: str) -> str:
 class _Builder:
     """Turns YAML events into `Scalar`/`Seq`/`Map` values with an explicit stack."""
 
-    def __init__(self, filename: str, lines: list[str], limits: Limits) -> None:
+    def __init__(self, filename: str, lines: _Lines, limits: Limits) -> None:
         self.filename = filename
         self.lines = lines
         self.limits = limits
@@ -235,7 +235,7 @@ class _Builder:
             raise self.error(f"spec expands to more than {self.limits.max_nodes:,} YAML values (an alias bomb?)",
                              self.pos(mark), hint="raise the limit with --max-bytes")
 
-    def feed(self, event: yaml.Event) -> None:
+    def feed(self, event: Any) -> None:  # a yaml.Event, told apart by its exact type (faster than isinstance)
         kind = type(event)
         if kind is yaml.ScalarEvent:
             pos = self.pos(event.start_mark)

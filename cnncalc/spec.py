@@ -185,7 +185,7 @@ def _read_blocks(value: Value | None) -> dict[str, Block]:
             raise SpecError(f"block {name!r} has no `layers:`", body.pos)
         _layer_list(body.items["layers"], f"{name}.layers")
         params = {pname: default for pname, (default, _) in _read_params(body.items.get("params"), name).items()}
-        blocks[name] = Block(name, params, body.items["layers"], body.pos)
+        blocks[name] = Block(name, params, body.items["layers"], body.pos)  # type: ignore[arg-type]  # a Seq: checked
     return blocks
 
 
@@ -361,10 +361,10 @@ class _Expander:
         if type(value) is Seq:
             items = [self.substitute(v, scope) for v in value.items]
             return value if all(a is b for a, b in zip(items, value.items)) else Seq(items, value.pos)
-        mapped = {k: self.substitute(v, scope) for k, v in value.items.items()}
-        if all(mapped[k] is v for k, v in value.items.items()):
+        mapped = {k: self.substitute(v, scope) for k, v in value.items.items()}  # type: ignore[union-attr]  # a Map
+        if all(mapped[k] is v for k, v in value.items.items()):  # type: ignore[union-attr]
             return value
-        return Map(mapped, value.pos, value.key_pos)
+        return Map(mapped, value.pos, value.key_pos)  # type: ignore[union-attr]
 
     def parameter(self, value: Scalar, scope: _Scope) -> Value:
         """The value of `$p`."""

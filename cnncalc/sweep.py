@@ -3,21 +3,27 @@
     sizes = parse_sizes("224,320x480,32:1024:32")   # [(224, 224), (320, 480), (32, 32), ...]
     graph = load_for_sweep(text, "net.yaml", sizes)
     doc = cost_sweep(graph, sizes)                   # `cnncalc cost SPEC --input ... --json`
+    doc = cost_sweep(graph, sizes, "fvcore")         # `... --convention fvcore`
     doc = rf_sweep(graph, sizes)                     # `cnncalc rf SPEC --input ... --json`
 
 Instead of analysing the network once per size, the shape rules of the layers run once, with numpy arrays of
-heights and widths (one element per size) in place of H and W; channel counts stay ints. The arithmetic is exact:
-int64 when a bound shows that no value can come near 2**63, else arrays of Python ints (dtype object). A layer
-whose rule the arrays cannot express (a check that depends on the size) is evaluated size by size, and so is the
-receptive field of a network with a layer that is not a sliding window (upsampling, transposed convolution,
-irregular adaptive pooling). A size at which the network is invalid (a map shrinks to nothing, inputs of a concat
-disagree) is left out of the rows and reported in one diagnostic that names the first such size and its layer.
+heights and widths (one element per size) in place of H and W (the `Dim` contract of `cnncalc.layers.base`);
+channel counts stay ints. The counts are those of `cnncalc cost`, through the same pipeline (`analyzers.cost`: the
+registered metrics, or a convention's, their column sums and extra totals); the receptive fields follow the
+recurrences of `analyzers.rf`. The arithmetic is exact: int64 when a bound shows that no value can come near 2**63,
+else arrays of Python ints (dtype object). A layer whose shape rule raises LayerError over the arrays (the network
+is invalid at some sizes, or the rule cannot decide for all of them at once) is evaluated size by size; so is the
+receptive field of a network with a layer whose rule is "indexed" (upsampling, transposed convolution, adaptive
+pooling) or differs between the sizes. Any other error is a bug and surfaces. A size at which the network is
+invalid (a map shrinks to nothing, inputs of a concat disagree) is left out of the rows and reported in one
+diagnostic that names the first such size and its layer.
 
 Documents (schema_version 1, like the other reports):
 
-    cost: {"schema_version", "spec", "input": [C, H, W] (the spec's own), "convention": "cnncalc",
-           "columns": [...], "sweep": [{"input": [C, H, W], "params", "buffers", "mults", "adds", "comparisons",
-           "activations", "macs", "activation_elements", "peak_activation_elements"}, ...], "diagnostics": [...]}
+    cost: {"schema_version", "spec", "input": [C, H, W] (the spec's own), "convention",
+           "columns": [every key of the cost document's `totals`], "sweep": [{"input": [C, H, W], "params",
+           "buffers", "mults", "adds", "comparisons", "activations", "macs", "activation_elements",
+           "peak_activation_elements", ...}, ...], "diagnostics": [...]}
     rf:   {"schema_version", "spec", "input", "layer": the last layer with a spatial receptive field,
            "sweep": [{"input": [C, H, W], "output": [C, H, W], "rf": {"height": {"size", "jump", "padding"},
            "width": {...}} or null (global at that size), "covers": bool, "covers_some": bool}, ...],
@@ -36,22 +42,25 @@ is covered any more (null when the last one is).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any, Iterator, Sequence
 
+from . import conventions
+from .analyzers.base import Metric
+from .analyzers.cost import cost_metrics, measure, total_keys, totals
+from .analyzers.rf import Lines, lower_bound, union_lines, upper_bound, window_lines
 from .errors import SpecError
-from .geometry import any_below
+from .geometry import any_below, maximum, minimum
 from .graph import Graph, Node, build_graph
-from .layers import LayerError
-from .layers.base import MAX_INT
+from .layers import GLOBAL, LayerError
+from .layers.base import MAX_INT, Dim
+from .report.model import SCHEMA_VERSION, header  # noqa: F401  (sweep documents share the reports' version)
 from .source import Limits
 from .spec import read_spec
 
-SCHEMA_VERSION = 1
 MAX_SIZES = 100_000
 """Most input sizes one sweep takes (`32:1024:32` is 32)."""
-COST_COLUMNS = ("params", "buffers", "mults", "adds", "comparisons", "activations", "macs", "activation_elements",
-                "peak_activation_elements")
 
 _INT64_VALUE = 1 << 52
 _INT64_TOTAL = 1 << 60
@@ -208,7 +217,7 @@ class _Pass:
                 outputs = node.layer.output_shapes(inputs)
                 if any(any_below(d, 1) for shape in outputs for d in shape):
                     raise LayerError("a map is empty at some size")
-            except (ValueError, TypeError, ArithmeticError):  # LayerError, GeometryError, or arrays it cannot take
+            except LayerError:  # invalid at some sizes, or a rule that cannot decide for all of them at once
                 outputs, kept, inputs = self._size_by_size(node, inputs)
                 if outputs is None:
                     return
@@ -258,34 +267,54 @@ def _scalar_pass(graph: Graph, size: tuple[int, int]) -> list[tuple] | None:
     return shapes
 
 
-def _dtype(graph: Graph, sizes: Sequence[tuple[int, int]]):
+def _dtype(graph: Graph, sizes: Sequence[tuple[int, int]], metrics: Sequence[Metric]):
     """int64 when every value at the largest size stays far below 2**63, else object (Python ints).
 
-    Every shape and count rule of cnncalc grows with the input size (floor/ceil of sums and products of sizes and
-    constants), so the values at (max H, max W) bound those of every swept size."""
-    from .analyzers import METRICS
+    Every shape and count rule grows with the input size (floor/ceil of sums and products of sizes and constants;
+    `Metric` asks it of a metric), so the values at (max H, max W) bound those of every swept size."""
     top = (max(h for h, _ in sizes), max(w for _, w in sizes))
     if top[0] * top[1] >= _INT64_VALUE:
         return object
     shapes = _scalar_pass(graph, top)
     if shapes is None:
         return object
+    rows = []
     total = 0
     for node in graph.nodes[1:]:
         view = Node(node.index, node.name, node.layer, node.inputs,
                     tuple(shapes[i][k] for i, k in node.inputs), shapes[node.index], node.entry)
-        values = [d for shape in view.outputs for d in shape] + [v for m in METRICS.values() for v in m.measure(view)]
-        if any(abs(v) >= _INT64_VALUE for v in values):
+        rows.append(measure(metrics, view))
+        values = [abs(int(v)) for v in (*(d for shape in view.outputs for d in shape), *rows[-1])]
+        if any(v >= _INT64_VALUE for v in values):
             return object
-        total += sum(abs(v) for v in values)
-    return "int64" if total < _INT64_TOTAL else object
+        total += sum(values)
+    if total >= _INT64_TOTAL or any(abs(int(v)) >= _INT64_TOTAL for v in totals(metrics, rows).values()):
+        return object
+    return "int64"
+
+
+def _valid(graph: Graph, sizes: Sequence[tuple[int, int]], dtype) -> tuple[list[int], dict[int, tuple[str, str]]]:
+    """The indices of the sizes at which the network is valid, and (layer, message) of the first failure at each
+    of the others."""
+    sweep = _Pass(graph, sizes, dtype)
+    for _ in sweep.nodes():
+        pass
+    return sweep.alive.tolist(), sweep.failures
+
+
+def _views(graph: Graph, sizes: Sequence[tuple[int, int]], dtype) -> Iterator[Node]:
+    """Every layer with its shapes over `sizes` (sizes at which the network is valid): H and W are arrays."""
+    sweep = _Pass(graph, sizes, dtype)
+    for node, inputs, outputs, kept in sweep.nodes():
+        if kept is not None:
+            break
+        yield Node(node.index, node.name, node.layer, node.inputs, inputs, outputs, node.entry)
+    if sweep.failures:  # each size alone passed the same rules: a layer's rule disagrees with itself
+        layer, message = next(iter(sweep.failures.values()))
+        raise RuntimeError(f"layer {layer!r} fails over arrays of valid sizes ({message}): a bug in its rule")
 
 
 # --------------------------------------------------------------------------------------------------- documents
-
-def _header(graph: Graph) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "spec": graph.name, "input": list(graph.input)}
-
 
 def _size_text(channels: int, size: tuple[int, int]) -> str:
     return f"{channels}x{size[0]}x{size[1]}"
@@ -294,7 +323,7 @@ def _size_text(channels: int, size: tuple[int, int]) -> str:
 def _invalid_diagnostic(graph: Graph, sizes: Sequence[tuple[int, int]], failures: dict[int, tuple[str, str]]) -> dict:
     first = min(failures)
     layer, message = failures[first]
-    channels = graph.input[0]
+    channels = int(graph.input[0])
     others = len(failures) - 1
     more = f"; {others} other size{'s' if others > 1 else ''} invalid too" if others else ""
     return {"severity": "error" if len(failures) == len(sizes) else "warning", "code": "sweep-invalid-input",
@@ -305,108 +334,35 @@ def _invalid_diagnostic(graph: Graph, sizes: Sequence[tuple[int, int]], failures
 
 
 def _as_int(value: Any, j: int) -> int:
-    return value if type(value) is int else int(value[j])
+    """The `j`-th size's value of an int or an array of sizes."""
+    return int(value[j]) if getattr(value, "ndim", 0) else int(value)
 
 
-def _measure(metric: Any, view: Node, count: int, dtype) -> tuple:
-    """`metric.measure(view)` over the arrays of sizes, or size by size for a rule the arrays cannot take."""
-    try:
-        return metric.measure(view)
-    except (ValueError, TypeError, ArithmeticError):
-        pass
-    np = _np()
-    per_size = []
-    for j in range(count):
-        inputs = tuple(_pick(shape, j) for shape in view.input_shapes)
-        outputs = tuple(_pick(shape, j) for shape in view.outputs)
-        per_size.append(metric.measure(Node(view.index, view.name, view.layer, view.inputs, inputs, outputs,
-                                            view.entry)))
-    return tuple(np.array([values[c] for values in per_size], dtype=dtype) for c in range(len(per_size[0])))
-
-
-def cost_sweep(graph: Graph, sizes: Sequence[tuple[int, int]]) -> dict:
-    """Totals (parameters, operations, activation memory) of the network at every input size: the cost document's
-    `totals`, one row per valid size, by the cnncalc convention."""
-    from .analyzers import METRICS
-    np = _np()
+def cost_sweep(graph: Graph, sizes: Sequence[tuple[int, int]], convention: str = conventions.DEFAULT) -> dict:
+    """The cost document's `totals` (every column sum and extra total, by `convention`) at every input size, one
+    row per valid size: the pipeline of `cnncalc cost` run once over arrays of sizes."""
     if not sizes:
         raise SpecError("no input sizes to sweep")
-    dtype = _dtype(graph, sizes)
-    sweep = _Pass(graph, sizes, dtype)
-    metrics = list(METRICS.values())
-    columns = [c for m in metrics for c in m.columns]
-    totals: dict[str, Any] = {c: 0 for c in columns}
-    peak: Any = 0
-    for node, inputs, outputs, kept in sweep.nodes():
-        if kept is not None:
-            totals = {c: _take(v, kept) for c, v in totals.items()}
-            peak = _take(peak, kept)
-        view = Node(node.index, node.name, node.layer, node.inputs, inputs, outputs, node.entry)
-        for metric in metrics:
-            for column, value in zip(metric.columns, _measure(metric, view, len(sweep.alive), dtype)):
-                totals[column] = totals[column] + value
-                if column == "activation_elements":
-                    peak = np.maximum(peak, value) if type(value) is not int or type(peak) is not int \
-                        else max(peak, value)
-    channels = graph.input[0]
+    metrics = cost_metrics(convention)
+    dtype = _dtype(graph, sizes, metrics)
+    alive, failures = _valid(graph, sizes, dtype)
+    keys = total_keys(metrics)
     rows = []
-    for j, index in enumerate(sweep.alive.tolist()):
-        row: dict[str, Any] = {"input": [channels, *sizes[index]]}
-        row.update((c, _as_int(totals[c], j)) for c in columns)
-        row["peak_activation_elements"] = _as_int(peak, j)
-        rows.append(row)
-    diagnostics = [_invalid_diagnostic(graph, sizes, sweep.failures)] if sweep.failures else []
-    return {**_header(graph), "convention": "cnncalc", "columns": columns + ["peak_activation_elements"],
-            "sweep": rows, "diagnostics": diagnostics}
+    if alive:
+        views = _views(graph, [sizes[i] for i in alive], dtype)
+        counts = totals(metrics, (measure(metrics, view) for view in views), batch=1)
+        channels = graph.input[0]
+        for j, index in enumerate(alive):
+            row: dict[str, Any] = {"input": [channels, *sizes[index]]}
+            row.update((key, _as_int(counts[key], j)) for key in keys)
+            rows.append(row)
+    diagnostics = [_invalid_diagnostic(graph, sizes, failures)] if failures else []
+    return {**header(graph), "convention": convention, "columns": keys, "sweep": rows, "diagnostics": diagnostics}
 
 
 # ------------------------------------------------------------------------------------------ receptive fields
 
-class _NotAffine(Exception):
-    """A layer on the way is not a sliding window at some size: receptive fields go size by size."""
-
-
-def _lo(a: Any, b: Any) -> Any:
-    return min(a, b) if type(a) is int and type(b) is int else _np().minimum(a, b)
-
-
-def _hi(a: Any, b: Any) -> Any:
-    return max(a, b) if type(a) is int and type(b) is int else _np().maximum(a, b)
-
-
-def _through(lines: tuple, rule: Any) -> tuple:
-    """The lines (jump, lower offset, upper offset) of a field after a sliding window (see analyzers.rf)."""
-    if not getattr(rule, "affine", False):
-        raise _NotAffine
-    s, before = rule.stride, rule.before
-    reach = rule.span - 1 - before
-    if s == 1 and type(before) is int and before == 0 and type(reach) is int and reach == 0:
-        return lines
-    return tuple((j * s, lo - j * before, hi + j * reach) for j, lo, hi in lines)
-
-
-def _merge(fields: list[tuple]) -> tuple:
-    by_jump: dict[int, tuple[Any, Any]] = {}
-    for lines in fields:
-        for j, lo, hi in lines:
-            if j in by_jump:
-                old_lo, old_hi = by_jump[j]
-                by_jump[j] = (_lo(lo, old_lo), _hi(hi, old_hi))
-            else:
-                by_jump[j] = (lo, hi)
-    return tuple((j, lo, hi) for j, (lo, hi) in sorted(by_jump.items()))
-
-
-def _at(lines: tuple, i: Any, upper: bool) -> Any:
-    """lower(i) = min over lines of j*i + lo, or upper(i) = max of j*i + hi; `i` may be an array."""
-    result = None
-    for j, lo, hi in lines:
-        value = j * i + (hi if upper else lo)
-        result = value if result is None else (_hi(result, value) if upper else _lo(result, value))
-    return result
-
-
-def _axis_summary(lines: tuple, count: Any, extent: Any) -> dict:
+def _axis_summary(lines: Lines, count: Dim, extent: Dim) -> dict:
     """size, jump, padding, covers (all positions) and covers_some, per size (arrays or ints)."""
     np = _np()
     last = count - 1
@@ -414,20 +370,23 @@ def _axis_summary(lines: tuple, count: Any, extent: Any) -> dict:
         _, lo, hi = lines[0]
         size = hi - lo + 1
     else:
-        size = _hi(_at(lines, 0, True) - _at(lines, 0, False), _at(lines, last, True) - _at(lines, last, False)) + 1
-    padding = -_at(lines, 0, False)
-    covers = (_at(lines, last, False) <= 0) & (_at(lines, 0, True) >= extent - 1)
-    below = None  # A = max_j floor(-lo / j): positions 0..A reach row 0 or above
-    above = None  # B = min_j ceil((extent - 1 - hi) / j): positions B.. reach the last row or below
-    for j, lo, hi in lines:
-        a = (-lo) // j
-        b = -((hi - (extent - 1)) // j)
-        below = a if below is None else _hi(below, a)
-        above = b if above is None else _lo(above, b)
-    first = _hi(above, 0)
-    some = (below >= 0) & (first <= last) & (first <= _lo(below, last))
+        size = maximum(upper_bound(lines, 0) - lower_bound(lines, 0),
+                       upper_bound(lines, last) - lower_bound(lines, last)) + 1
+    padding = -lower_bound(lines, 0)
+    covers = (lower_bound(lines, last) <= 0) & (upper_bound(lines, 0) >= extent - 1)
+    # A = max_j floor(-lo / j): positions 0..A reach row 0 or above;
+    # B = min_j ceil((extent - 1 - hi) / j): positions B.. reach the last row or below
+    below = functools.reduce(maximum, [(-lo) // j for j, lo, _ in lines])
+    above = functools.reduce(minimum, [-((hi - (extent - 1)) // j) for j, _, hi in lines])
+    first = maximum(above, 0)
+    some = (below >= 0) & (first <= last) & (first <= minimum(below, last))
     return {"size": size, "jump": max(j for j, _, _ in lines), "padding": padding,
             "covers": np.asarray(covers), "covers_some": np.asarray(some)}
+
+
+def _flag(value: Any, j: int) -> bool:
+    """The `j`-th size's value of a boolean array that is per size, or one value for all."""
+    return bool(value.reshape(-1)[j if value.size > 1 else 0])
 
 
 def _last_spatial(graph: Graph) -> int:
@@ -437,15 +396,17 @@ def _last_spatial(graph: Graph) -> int:
     return max((n.index for n in graph.layers if fields[n.index] is not None), default=0)
 
 
-def _rf_size_by_size(graph: Graph, target: int, sizes: Sequence[tuple[int, int]], alive: list[int]) -> list[dict]:
-    """The row values at each size from a scalar graph: exact for any layer."""
+def _rf_size_by_size(graph: Graph, target: int, sizes: Sequence[tuple[int, int]]) -> list[dict]:
+    """The row values at each (valid) size from a scalar graph: exact for any layer."""
     from .analyzers.rf import receptive_fields
-    out = []
-    for index in alive:
-        shapes = _scalar_pass(graph, sizes[index])
+    out: list[dict] = []
+    for size in sizes:
+        shapes = _scalar_pass(graph, size)
+        if shapes is None:
+            raise RuntimeError(f"input {size} passed the sweep's shape rules and fails alone: a bug in a layer's rule")
         nodes = [Node(n.index, n.name, n.layer, n.inputs, tuple(shapes[i][k] for i, k in n.inputs) if n.index else (),
                       shapes[n.index], n.entry) for n in graph.nodes]
-        scalar = Graph(graph.name, graph.file, (graph.input[0], *sizes[index]), nodes)
+        scalar = Graph(graph.name, graph.file, (graph.input[0], *size), nodes)
         field = receptive_fields(scalar).fields[target]
         output = shapes[target][0]
         if field is None:  # every position depends on the whole input at this size (a 1 x 1 map broadcast)
@@ -455,15 +416,59 @@ def _rf_size_by_size(graph: Graph, target: int, sizes: Sequence[tuple[int, int]]
         covers = some = True
         for axis, key in ((0, "height"), (1, "width")):
             count = output[1 + axis]
-            extent = sizes[index][axis]
+            extent = size[axis]
             info = field[axis].to_json(count)
             axes[key] = {k: info[k] for k in ("size", "jump", "padding")}
             lows, highs = field[axis].as_table(count)
-            hits = [lo is not None and lo <= 0 and hi >= extent - 1 for lo, hi in zip(lows, highs)]
+            hits = [lo is not None and hi is not None and lo <= 0 and hi >= extent - 1 for lo, hi in zip(lows, highs)]
             covers &= bool(hits) and all(hits)
             some &= any(hits)
         out.append({"output": list(output), "rf": axes, "covers": covers, "covers_some": some})
     return out
+
+
+def _rf_vectorized(graph: Graph, target: int, sizes: Sequence[tuple[int, int]], dtype) -> list[dict] | None:
+    """The rows over arrays of sizes, when every layer up to `target` is a sliding window (or global) at every size
+    alike; None otherwise (an "indexed" layer, or a rule that raises LayerError over the arrays)."""
+    np = _np()
+    last_use: dict[int, int] = {}
+    for node in graph.nodes[1:target + 1]:
+        for i, _ in node.inputs:
+            last_use[i] = node.index
+    fields: dict[int, tuple[Lines, Lines] | None] = {0: (((1, 0, 0),), ((1, 0, 0),))}
+    for view in _views(graph, sizes, dtype):
+        if view.layer.indexed_rf:  # its rf_axes takes int sizes only
+            return None
+        try:
+            axes = view.layer.rf_axes(view.input_shapes, view.output)
+        except LayerError:  # the rule differs between the sizes (mul broadcasting at some of them)
+            return None
+        sources = [fields[i] for i, _ in view.inputs]
+        if axes is GLOBAL or any(src is None for src in sources):
+            fields[view.index] = None
+        elif not (axes[0].affine and axes[1].affine):
+            return None
+        else:
+            fields[view.index] = tuple(union_lines([window_lines(src[axis], axes[axis])  # type: ignore
+                                                    for src in sources]) for axis in (0, 1))  # type: ignore
+        for i, _ in view.inputs:
+            if last_use.get(i) == view.index:
+                fields.pop(i, None)
+        if view.index == target:
+            break
+    field, final = fields[target], view.output
+    if field is None:  # global at every size: the scalar path says so per size
+        return None
+    extents = [np.array([size[axis] for size in sizes], dtype=dtype) for axis in (0, 1)]
+    summaries = [_axis_summary(field[axis], final[1 + axis], extents[axis]) for axis in (0, 1)]
+    rows = []
+    for j in range(len(sizes)):
+        axes_json = {key: {k: _as_int(summaries[a][k], j) for k in ("size", "jump", "padding")}
+                     for a, key in ((0, "height"), (1, "width"))}
+        rows.append({"output": [_as_int(d, j) for d in final], "rf": axes_json,
+                     "covers": all(_flag(s["covers"], j) for s in summaries),
+                     "covers_some": all(_flag(s["covers_some"], j) for s in summaries)})
+    return rows
 
 
 def rf_sweep(graph: Graph, sizes: Sequence[tuple[int, int]]) -> dict:
@@ -472,60 +477,22 @@ def rf_sweep(graph: Graph, sizes: Sequence[tuple[int, int]]) -> dict:
         raise SpecError("no input sizes to sweep")
     target = _last_spatial(graph)
     channels = graph.input[0]
-    doc: dict[str, Any] = {**_header(graph), "layer": graph.nodes[target].name if target else None}
+    doc: dict[str, Any] = {**header(graph), "layer": graph.nodes[target].name if target else None}
     if target == 0:
         doc.update(sweep=[], stops_covering_at=None, diagnostics=[{
             "severity": "error", "code": "sweep-no-spatial-layer", "layers": [],
             "message": "no layer has a spatial receptive field (every layer depends on the whole input)"}])
         return doc
-    sweep = _Pass(graph, sizes, _dtype(graph, sizes))
-    fields: dict[int, Any] = {0: (((1, 0, 0),), ((1, 0, 0),))}
-    affine = True
-    final = None
-    for node, inputs, outputs, kept in sweep.nodes():
-        if kept is not None:
-            fields = {i: _take(f, kept) for i, f in fields.items()}
-            final = _take(final, kept)
-        if affine and node.index <= target:
-            try:
-                axes = node.layer.rf_axes(inputs, outputs[0])
-                sources = [fields[i] for i, _ in node.inputs]
-                if axes is None or any(src is None for src in sources):
-                    fields[node.index] = None
-                else:
-                    fields[node.index] = tuple(
-                        _merge([_through(src[axis], axes[axis]) for src in sources]) for axis in (0, 1))
-            except (_NotAffine, ValueError, TypeError):
-                affine = False
-            for i, _ in node.inputs:
-                if sweep.last_use.get(i) == node.index and i != target:
-                    fields.pop(i, None)
-        if node.index == target:
-            final = outputs[0]
-    alive = sweep.alive.tolist()
-    rows = []
-    if alive and affine:
-        field = fields[target]
-        np = _np()
-        extents = [np.array([sizes[i][axis] for i in alive], dtype=sweep.dtype) for axis in (0, 1)]
-        summaries = [_axis_summary(field[axis], final[1 + axis], extents[axis]) for axis in (0, 1)]
-        for j, index in enumerate(alive):
-            axes = {key: {k: _as_int(summaries[a][k], j) for k in ("size", "jump", "padding")}
-                    for a, key in ((0, "height"), (1, "width"))}
-            covers = all(bool(s["covers"].reshape(-1)[j if s["covers"].size > 1 else 0]) for s in summaries)
-            some = all(bool(s["covers_some"].reshape(-1)[j if s["covers_some"].size > 1 else 0]) for s in summaries)
-            rows.append({"output": [_as_int(d, j) for d in final], "rf": axes, "covers": covers,
-                         "covers_some": some})
-    elif alive:
-        rows = _rf_size_by_size(graph, target, sizes, alive)
-    for row, index in zip(rows, alive):
-        row["input"] = [channels, *sizes[index]]
-    rows = [{"input": row.pop("input"), **row} for row in rows]
+    dtype = _dtype(graph, sizes, cost_metrics())
+    alive, failures = _valid(graph, sizes, dtype)
+    valid = [sizes[i] for i in alive]
+    found = (_rf_vectorized(graph, target, valid, dtype) or _rf_size_by_size(graph, target, valid)) if valid else []
+    rows = [{"input": [channels, *size], **row} for size, row in zip(valid, found)]
     stop = None
     for row in reversed(rows):
         if row["covers"]:
             break
         stop = row["input"]
-    diagnostics = [_invalid_diagnostic(graph, sizes, sweep.failures)] if sweep.failures else []
+    diagnostics = [_invalid_diagnostic(graph, sizes, failures)] if failures else []
     doc.update(sweep=rows, stops_covering_at=stop, diagnostics=diagnostics)
     return doc

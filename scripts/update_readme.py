@@ -132,7 +132,7 @@ def json_cost() -> str:
     for columns in dict.fromkeys(map(tuple, presets.values())):
         names = "|".join(name for name, c in presets.items() if tuple(c) == columns)
         lines += textwrap.wrap(f"          (--convention {names}: the columns are {', '.join(columns)}, macs being "
-                               "the tool's figure; --group-by: \"groups\": [{\"group\", \"layers\", ...columns}] "
+                               "the tool's figure; --group-by: \"groups\": [{\"group\", \"layers\", ...totals}] "
                                "instead of \"layers\")", 116, subsequent_indent=" " * 11, break_on_hyphens=False)
     return "\n".join(lines + ["```"])
 

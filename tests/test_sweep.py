@@ -188,3 +188,52 @@ def test_command_line(tmp_path):
     flat.write_text("input: [784]\nlayers:\n  - {type: linear, out: 10}\n")
     result = runner.invoke(app, ["cost", str(flat), "--input", "32"])
     assert result.exit_code == 2 and "C x H x W" in result.stderr
+
+
+@pytest.fixture
+def register_layer():
+    """`cnncalc.layers.register` for a throw-away layer type; the registry is restored afterwards."""
+    from cnncalc.layers import REGISTRY, register
+    saved = dict(REGISTRY)
+    yield register
+    REGISTRY.clear()
+    REGISTRY.update(saved)
+
+
+def _halving(name: str, declared: bool):
+    """A layer type halving H and W (rounding up) with `range`, which takes ints only: over a sweep's arrays it
+    either says so with a LayerError (`declared`) or fails with Python's own TypeError (a bug)."""
+    from dataclasses import dataclass
+
+    from cnncalc.layers import Layer, LayerError
+
+    @dataclass(frozen=True, slots=True)
+    class Halve(Layer):
+        type_name = name
+        rf = "identity"
+
+        def output_shape(self, inputs):
+            c, h, w = inputs[0]
+            if declared and not (type(h) is int and type(w) is int):
+                raise LayerError("halve takes one size at a time")
+            return (c, len(range(0, h, 2)), len(range(0, w, 2)))
+    return Halve
+
+
+def test_a_declared_layer_error_goes_size_by_size(register_layer):
+    register_layer(_halving("halve_declared", True))
+    sizes = [(8, 8), (9, 12), (1, 5)]
+    graph = load_for_sweep("input: [2, 8, 8]\nlayers:\n  - {type: halve_declared}\n", "t.yaml", sizes)
+    rows = cost_sweep(graph, sizes)["sweep"]
+    assert [row["activation_elements"] for row in rows] == [2 * -(-h // 2) * -(-w // 2) for h, w in sizes]
+
+
+def test_a_layer_bug_surfaces_in_a_sweep(register_layer):
+    """No broad fallback: an error other than LayerError is a bug in the layer's rule, and it is raised."""
+    register_layer(_halving("halve_buggy", False))
+    sizes = [(8, 8), (9, 12)]
+    graph = load_for_sweep("input: [2, 8, 8]\nlayers:\n  - {type: halve_buggy}\n", "t.yaml", sizes)
+    with pytest.raises(TypeError):
+        cost_sweep(graph, sizes)
+    with pytest.raises(TypeError):
+        rf_sweep(graph, sizes)

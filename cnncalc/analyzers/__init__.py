@@ -6,7 +6,7 @@ over every node, so adding a metric is adding one module and one `register_metri
 
 from __future__ import annotations
 
-from .base import Metric
+from .base import ExtraTotal, Metric, peak
 from .memory import MEMORY
 from .ops import OPS
 from .params import PARAMS
@@ -16,13 +16,22 @@ METRICS: dict[str, Metric] = {}
 
 
 def register_metric(metric: Metric) -> Metric:
-    """Add a cost metric; its columns (and extra totals) must not clash with those of the registered ones."""
+    """Add a cost metric; its columns and extra totals must not clash with those of the registered ones, and each
+    extra total reduces one of its own columns."""
     if metric.name in METRICS:
         raise RuntimeError(f"metric {metric.name!r} registered twice")
-    taken = {c for m in METRICS.values() for c in m.columns}
-    clash = taken.intersection(metric.columns)
+    if len(metric.titles) != len(metric.columns):
+        raise RuntimeError(f"metric {metric.name!r}: {len(metric.columns)} columns but {len(metric.titles)} titles")
+    for extra in metric.extra_totals:
+        if extra.column not in metric.columns:
+            raise RuntimeError(f"metric {metric.name!r}: extra total {extra.key!r} reduces {extra.column!r}, which "
+                               f"is not one of its columns {metric.columns}")
+    keys = [*metric.columns, *(extra.key for extra in metric.extra_totals)]
+    taken = {k for m in METRICS.values() for k in (*m.columns, *(extra.key for extra in m.extra_totals))}
+    clash = taken.intersection(keys) or {k for k in keys if keys.count(k) > 1}
     if clash:
-        raise RuntimeError(f"metric {metric.name!r}: column {sorted(clash)[0]!r} belongs to another metric")
+        raise RuntimeError(f"metric {metric.name!r}: the key {sorted(clash)[0]!r} is taken (a column or an extra "
+                           "total of another metric, or twice its own)")
     METRICS[metric.name] = metric
     return metric
 
@@ -30,4 +39,4 @@ def register_metric(metric: Metric) -> Metric:
 for _metric in (PARAMS, OPS, MEMORY):
     register_metric(_metric)
 
-__all__ = ["METRICS", "Metric", "register_metric"]
+__all__ = ["METRICS", "ExtraTotal", "Metric", "peak", "register_metric"]

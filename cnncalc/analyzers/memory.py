@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from ..graph import Node
-from ..layers import numel
-from .base import Metric
+from ..layers import Dim, numel
+from .base import ExtraTotal, Metric, peak
 
 
-def _measure(node: Node) -> tuple[int]:
-    return (sum(numel(shape) for shape in node.outputs),)
+def _measure(node: Node) -> tuple[Dim]:
+    total: Dim = 0
+    for shape in node.outputs:
+        total = total + numel(shape)
+    return (total,)
 
 
 MEMORY = Metric("memory", ("activation_elements",), ("output elems",),
                 "activation_elements: values in the layer's output (multiply by the bytes per value); "
                 "peak_activation_elements: the largest single output", _measure,
-                extra_totals=lambda rows: {"peak_activation_elements": max((r[0] for r in rows), default=0)})
+                extra_totals=(ExtraTotal("peak_activation_elements", "largest output", "activation_elements", peak),))

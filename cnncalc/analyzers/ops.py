@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..graph import Node
+from ..layers import Dim
 from .base import Metric
 
 
-def _measure(node: Node) -> tuple[int, int, int, int, int]:
+def _measure(node: Node) -> tuple[Dim, Dim, Dim, Dim, Dim]:
     ops = node.layer.ops(node.input_shapes, node.output)
     return ops.mults, ops.adds, ops.comparisons, ops.activations, ops.macs
 

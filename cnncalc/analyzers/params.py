@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..graph import Node
+from ..layers import Dim
 from .base import Metric
 
 
-def _measure(node: Node) -> tuple[int, int]:
+def _measure(node: Node) -> tuple[Dim, Dim]:
     return (node.layer.params(node.input_shapes, node.output),
             node.layer.buffers(node.input_shapes, node.output))
 

@@ -18,7 +18,55 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import SpecError, quote
+from ..geometry import Window, maximum, minimum
 from ..graph import Graph, Node
+from ..layers.base import Dim
+
+Lines = tuple[tuple[int, Dim, Dim], ...]
+"""A field along one axis as lines (jump S, lower offset L, upper offset U), one per jump, sorted by jump: output i
+depends on positions min(S*i + L) .. max(S*i + U). Jumps are ints; offsets are ints, or in a sweep over input sizes
+numpy arrays with one offset per size (`same` padding depends on the size). The recurrences below work on both."""
+
+
+def window_lines(lines: Lines, rule: Window) -> Lines:
+    """The lines after a sliding window: S' = S*s, L' = L - S*before, U' = U + S*(span - 1 - before). The identity
+    window returns `lines` itself."""
+    s, before = rule.stride, rule.before
+    reach = rule.span - 1 - before
+    if s == 1 and type(before) is int and before == 0 and type(reach) is int and reach == 0:
+        return lines
+    return tuple((j * s, lo - j * before, hi + j * reach) for j, lo, hi in lines)
+
+
+def union_lines(fields: list[Lines]) -> Lines:
+    """Where paths meet: per jump, the lowest lower line and the highest upper line (the exact union)."""
+    by_jump: dict[int, tuple[Dim, Dim]] = {}
+    for lines in fields:
+        for j, lo, hi in lines:
+            if j in by_jump:
+                old_lo, old_hi = by_jump[j]
+                by_jump[j] = (minimum(lo, old_lo), maximum(hi, old_hi))
+            else:
+                by_jump[j] = (lo, hi)
+    return tuple((j, lo, hi) for j, (lo, hi) in sorted(by_jump.items()))
+
+
+def lower_bound(lines: Lines, i: Dim) -> Dim:
+    """The first position output `i` depends on: min over the lines of S*i + L (`i` may be an array)."""
+    result = None
+    for j, lo, _ in lines:
+        value = j * i + lo
+        result = value if result is None else minimum(result, value)
+    return result  # type: ignore[return-value]
+
+
+def upper_bound(lines: Lines, i: Dim) -> Dim:
+    """The last position output `i` depends on: max over the lines of S*i + U (`i` may be an array)."""
+    result = None
+    for j, _, hi in lines:
+        value = j * i + hi
+        result = value if result is None else maximum(result, value)
+    return result  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +80,7 @@ class AxisField:
     """
 
     lines: tuple[tuple[int, int, int], ...] | None
+    """`Lines` with int offsets."""
     aligned: bool
     table: tuple[tuple[int | None, ...], tuple[int | None, ...]] | None = None
 
@@ -42,12 +91,12 @@ class AxisField:
     def lower(self, i: int) -> int | None:
         if self.lines is None:
             return self.table[0][i]  # type: ignore[index]
-        return min(s * i + lo for s, lo, _ in self.lines)
+        return lower_bound(self.lines, i)  # type: ignore[return-value]
 
     def upper(self, i: int) -> int | None:
         if self.lines is None:
             return self.table[1][i]  # type: ignore[index]
-        return max(s * i + hi for s, _, hi in self.lines)
+        return upper_bound(self.lines, i)  # type: ignore[return-value]
 
     def as_table(self, count: int) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
         if self.table is not None:
@@ -60,7 +109,8 @@ class AxisField:
             _, lo, hi = self.lines[0]  # type: ignore[index]
             return hi - lo + 1
         indices = (0, count - 1) if self.lines is not None else range(count)
-        return max((self.upper(i) - self.lower(i) + 1 for i in indices if self.lower(i) is not None), default=0)
+        return max((self.upper(i) - self.lower(i) + 1  # type: ignore[operator]
+                    for i in indices if self.lower(i) is not None), default=0)
 
     def bounds(self) -> str:
         """The bounds as the homework writes them: `4i-6 .. 4i+9`."""
@@ -83,9 +133,9 @@ class AxisField:
 
     def to_json(self, count: int) -> dict:
         jump = self.jump(count)
-        first = next((self.lower(i) for i in range(count) if self.lower(i) is not None), 0)  # lower(0) for lines
-        out = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump), "padding": -first,
-               "aligned": self.aligned, "bounds": self.bounds()}
+        first = next((lo for lo in map(self.lower, range(count)) if lo is not None), 0)  # lower(0) for lines
+        out: dict = {"size": self.size(count), "jump": jump if isinstance(jump, int) else str(jump),
+                     "padding": -first, "aligned": self.aligned, "bounds": self.bounds()}
         if self.lines is not None and not self.single:
             out["lower"] = [[s, lo] for s, lo, _ in self.lines]
             out["upper"] = [[s, hi] for s, _, hi in self.lines]
@@ -194,10 +244,8 @@ def _trace_cost(field: AxisField, rule, size: int, count: int, left: int) -> int
 
 def _through(field: AxisField, rule, size: int, count: int) -> AxisField:
     if rule.affine and field.lines is not None:
-        s, before, reach = rule.stride, rule.before, rule.span - 1 - rule.before
-        if s == 1 and before == 0 and reach == 0:
-            return field
-        return AxisField(tuple((j * s, lo - j * before, hi + j * reach) for j, lo, hi in field.lines), field.aligned)
+        lines = window_lines(field.lines, rule)
+        return field if lines is field.lines else AxisField(lines, field.aligned)  # type: ignore[arg-type]
     if _identity(rule):  # an activation after an upsample: the same table object, not a copy per layer
         return field
     new_lows: list[int | None] = []
@@ -234,22 +282,17 @@ def _through(field: AxisField, rule, size: int, count: int) -> AxisField:
 def _merge(fields: list[AxisField], count: int) -> AxisField:
     if any(f.lines is None for f in fields):
         tables = [f.as_table(count) for f in fields]
-        lows = tuple(min((t[0][i] for t in tables if t[0][i] is not None), default=None) for i in range(count))
-        highs = tuple(max((t[1][i] for t in tables if t[1][i] is not None), default=None) for i in range(count))
-        centres = {tuple(None if lo is None else lo + hi for lo, hi in zip(*t)) for t in tables}
+        lows = tuple(min((t[0][i] for t in tables if t[0][i] is not None), default=None)  # type: ignore[type-var]
+                     for i in range(count))
+        highs = tuple(max((t[1][i] for t in tables if t[1][i] is not None), default=None)  # type: ignore[type-var]
+                      for i in range(count))
+        centres = {tuple(None if lo is None else lo + hi for lo, hi in zip(*t)) for t in tables}  # type: ignore
         return AxisField(None, all(f.aligned for f in fields) and len(centres) == 1, (lows, highs))
-    by_jump: dict[int, tuple[int, int]] = {}
-    for f in fields:
-        for j, lo, hi in f.lines:  # type: ignore[union-attr]
-            if j in by_jump:
-                old_lo, old_hi = by_jump[j]
-                by_jump[j] = (min(lo, old_lo), max(hi, old_hi))
-            else:
-                by_jump[j] = (lo, hi)
+    lines = union_lines([f.lines for f in fields])  # type: ignore[misc]
     first = fields[0].lines[0]  # type: ignore[index]
     aligned = all(f.aligned and f.single and f.lines[0][0] == first[0]  # type: ignore[index]
                   and f.lines[0][1] + f.lines[0][2] == first[1] + first[2] for f in fields)  # type: ignore
-    return AxisField(tuple((j, lo, hi) for j, (lo, hi) in sorted(by_jump.items())), aligned)
+    return AxisField(lines, aligned)  # type: ignore[arg-type]
 
 
 def _misaligned(graph: Graph, node: Node, axis: int, moved: list[AxisField]) -> dict:
@@ -279,7 +322,7 @@ def dependencies_at(graph: Graph, target: Node, index: tuple[int, int]) -> dict:
 
 def _in_size(node: Node, k: int, axis: int) -> int:
     shape = node.input_shapes[k]
-    return shape[1 + axis] if len(shape) == 3 else 1
+    return shape[1 + axis] if len(shape) == 3 else 1  # type: ignore[return-value]  # a graph's sizes are ints
 
 
 def _interval(graph: Graph, target: Node, axis: int, x: int, budget: _Budget) -> list[int] | None:

@@ -18,7 +18,8 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from ..errors import SpecError
-from ..layers import numel
+from ..graph import Node
+from ..layers import Dim, numel
 
 if TYPE_CHECKING:
     from ..graph import Node
@@ -29,7 +30,8 @@ class Rule:
     """How a tool counts one layer type: `doc` says it in words, `count(node)` computes it."""
 
     doc: str
-    count: Callable[[Node], int]
+    count: Callable[[Node], Dim]
+    """The count (in a sweep, per-size arrays: see `cnncalc.layers.base`)."""
     depends_on_call: Callable[[Node], bool] | None = None
     """Whether the count of this node changes with how PyTorch calls the layer (the spec's `call:`)."""
     counted: bool = True
@@ -49,7 +51,7 @@ class Convention:
     """The convention in full, as `cnncalc layers --convention NAME` prints it (the presets' module docstring);
     its first paragraph goes to the README's table of conventions."""
 
-    def count(self, node: Node) -> int | None:
+    def count(self, node: Node) -> Dim | None:
         """The tool's figure for `node`, or None when the tool's rule for its type is unknown."""
         rule = self.rules.get(node.type)
         return None if rule is None else rule.count(node)

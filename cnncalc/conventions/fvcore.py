@@ -5,15 +5,15 @@ fvcore traces the model and counts one fused multiply-add as one flop; ops witho
 (measured with torchvision 0.29); a global average pool written `x.mean((2, 3))` needs `call: method`.
 """
 
-from ..layers import numel
+from ..layers import Dim, numel
 from . import Convention, Rule, call, macs, per_input, register_convention, zero
 
 
-def _upsample(node) -> int:
+def _upsample(node) -> Dim:
     return numel(node.output) * (4 if node.layer.mode == "bilinear" else 1)
 
 
-def _global_avg(node) -> int:
+def _global_avg(node) -> Dim:
     return 0 if call(node) == "method" else numel(node.input_shapes[0])
 
 

@@ -7,7 +7,7 @@ The spec's `call:` says which form the PyTorch reference uses: `module` (the def
 totals on every zoo model (measured with torchvision 0.29).
 """
 
-from ..layers import numel
+from ..layers import Dim, numel
 from . import Convention, Rule, call, register_convention, zero
 
 # Activations: (module form, functional form) factor per element.
@@ -15,14 +15,14 @@ _ACTIVATION = {"relu": (2, 1), "gelu": (2, 1), "relu6": (1, 1), "leaky_relu": (1
                "softmax": (1, 1), "sigmoid": (0, 0), "tanh": (0, 0), "hardswish": (0, 0), "hardsigmoid": (0, 0)}
 
 
-def _activation_count(name: str, form: str, elements: int) -> int:
+def _activation_count(name: str, form: str, elements: Dim) -> Dim:
     if name == "none":
         return 0
     module, functional = _ACTIVATION[name]
     return elements * (functional if form == "functional" else module)
 
 
-def _weighted(node) -> int:
+def _weighted(node) -> Dim:
     """MACs, plus one per output element for the bias, plus the fused activation."""
     layer = node.layer
     out = numel(node.output)
@@ -46,21 +46,21 @@ def _always(node) -> bool:
     return True
 
 
-def _pool(node) -> int:
+def _pool(node) -> Dim:
     form = call(node)
     return {"module": 2, "functional": 1}.get(form, 0) * numel(node.input_shapes[0])
 
 
-def _upsample(node) -> int:
+def _upsample(node) -> Dim:
     return (2 if call(node) == "module" else 1) * numel(node.output)
 
 
-def _lrn(node) -> int:
+def _lrn(node) -> Dim:
     c, h, w = node.input_shapes[0]
     return 3 * c * h * w + (c + node.layer.size - 1) * h * w
 
 
-def _elementwise(node) -> int:
+def _elementwise(node) -> Dim:
     return (len(node.inputs) - 1) * numel(node.output) if call(node, "operator") == "method" else 0
 
 

@@ -1,7 +1,17 @@
 """What every layer type is: a frozen dataclass whose fields are its YAML attributes, plus its rules.
 
 A layer type states, in one place, how its output shape follows from its inputs, how many trainable parameters and
-buffers it holds, what one inference costs (`Ops`), and how its outputs depend on its inputs spatially (`rf_axes`).
+buffers it holds, what one inference costs (`Ops`), and how its outputs depend on its inputs spatially (its `rf`
+rule, and `rf_axes` where the rule needs the layer's geometry).
+
+Sizes are `Dim`s: an int, or, during a sweep over input sizes (`cnncalc.sweep`), a numpy array of heights or widths
+with one element per input size (channel counts and feature counts stay ints). Every shape and count rule must give,
+element by element, what it gives for each size alone: use arithmetic, `//`, `%`, `numel`, and the helpers of
+`cnncalc.geometry` (`any_below`, `gcd`, `minimum`, `maximum`) instead of `if`, `min`, `max` or `range` on a size.
+A rule that cannot decide for the arrays raises LayerError (the sweep then evaluates that layer size by size); the
+rules of an "indexed" layer's `rf_axes` take ints only. tests/layers/test_dims.py runs every registered layer both
+ways.
+
 Counting convention "cnncalc" (shown by `cnncalc layers` and the README):
 
 - counts are per image (batch 1), inference, exact integers;
@@ -16,14 +26,19 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence, Union
 
 from ..errors import Position, SpecError, excerpt, quote, suggest
-from ..geometry import Padding, Window
+from ..geometry import IndexMap, Padding, Window
 from ..source import Scalar, Seq, Value, YAML11_BOOLEANS
 
-Shape = tuple[int, ...]
-"""(C, H, W) for feature maps, (F,) for flat vectors."""
+if TYPE_CHECKING:
+    from numpy import ndarray
+
+Dim = Union[int, "ndarray"]
+"""A size or a count: an exact int, or in a sweep a numpy array (int64 or Python ints) with one value per input size."""
+Shape = tuple[Dim, ...]
+"""(C, H, W) for feature maps, (F,) for flat vectors; H and W are arrays in a sweep, C and F ints."""
 
 
 class LayerError(ValueError):
@@ -37,19 +52,28 @@ class LayerError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Ops:
-    """Operation counts of one layer for one image."""
+    """Operation counts of one layer for one image (per-size arrays in a sweep)."""
 
-    mults: int = 0
-    adds: int = 0
-    comparisons: int = 0
-    activations: int = 0
-    macs: int = 0
+    mults: Dim = 0
+    adds: Dim = 0
+    comparisons: Dim = 0
+    activations: Dim = 0
+    macs: Dim = 0
 
 
 NO_OPS = Ops()
 
 GLOBAL = None
 """`rf_axes` returns this when every output depends on the whole input (global pools, flatten, linear)."""
+
+RF_RULES = {
+    "identity": "output position x reads input position x of every input (the base class gives the rule)",
+    "global": "every output reads the whole input (the base class gives the rule)",
+    "window": "a sliding window per axis: the class's `rf_axes` returns `Window`s (or GLOBAL)",
+    "indexed": "positions read one by one: the class's `rf_axes` returns `IndexMap`s, `Window`s or GLOBAL for int "
+               "sizes, and the receptive field is traced position by position",
+}
+"""The receptive-field rules a layer type chooses from, as its class attribute `rf`."""
 
 
 # --------------------------------------------------------------------------------------------------- attribute kinds
@@ -129,7 +153,7 @@ def read_float(value: Value, name: str) -> float:
     s = _scalar(value, name, "a number")
     if not s.quoted and type(s.value) is not bool:
         number = None
-        if type(s.value) in (int, float):
+        if isinstance(s.value, (int, float)):
             number = float(s.value) if type(s.value) is float or abs(s.value) < 2**1023 else math.inf
         else:
             try:
@@ -219,9 +243,12 @@ def attr(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "", shown: s
 # ------------------------------------------------------------------------------------------------------- the layer
 
 class Layer:
-    """Base of every layer type. Subclasses are frozen dataclasses registered with `@register`."""
+    """Base of every layer type. Subclasses are frozen dataclasses registered with `@register`, which checks that
+    the class states its receptive-field rule `rf` (one of RF_RULES; no default)."""
 
     type_name: ClassVar[str]
+    rf: ClassVar[str]
+    """How outputs depend on inputs spatially: a key of RF_RULES."""
     summary: ClassVar[str] = ""
     counting: ClassVar[str] = "nothing"
     min_inputs: ClassVar[int] = 1
@@ -238,11 +265,11 @@ class Layer:
         """Every output of the layer (more than one only for `split`)."""
         return (self.output_shape(inputs),)
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         """Trainable parameters."""
         return 0
 
-    def buffers(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def buffers(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         """Non-trainable stored values (batchnorm running statistics)."""
         return 0
 
@@ -250,13 +277,20 @@ class Layer:
         """Operation counts for one image, by the cnncalc convention."""
         return NO_OPS
 
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window, Window] | None:
-        """Per axis (height, width), how output index x depends on input positions; GLOBAL (None) for all."""
-        return IDENTITY_AXES
+    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window | IndexMap, Window | IndexMap] | None:
+        """Per axis (height, width), how output index x depends on input positions; GLOBAL (None) for all.
+        Here the rules "identity" and "global"; a "window" or "indexed" layer type overrides it."""
+        return _BASE_RF[self.rf]
+
+    @property
+    def indexed_rf(self) -> bool:
+        """Whether the receptive field is traced position by position (analyzers/rf.py)."""
+        return self.rf == "indexed"
 
 
 IDENTITY = Window(1, 1, 1, 0, 0)
 IDENTITY_AXES = (IDENTITY, IDENTITY)
+_BASE_RF = {"identity": IDENTITY_AXES, "global": GLOBAL}
 
 
 REGISTRY: dict[str, type[Layer]] = {}
@@ -264,14 +298,25 @@ REGISTRY: dict[str, type[Layer]] = {}
 
 
 def register(cls: type[Layer]) -> type[Layer]:
+    """Add a layer type; it must state its receptive-field rule `rf`, and override `rf_axes` exactly when the rule
+    needs its geometry ("window", "indexed")."""
     if cls.type_name in REGISTRY:
         raise RuntimeError(f"layer type {cls.type_name!r} registered twice")
+    rule = getattr(cls, "rf", None)
+    choices = " | ".join(repr(r) for r in RF_RULES)
+    if rule not in RF_RULES:
+        raise TypeError(f"layer type {cls.type_name!r} ({cls.__qualname__}) must state its receptive-field rule as "
+                        f"the class attribute `rf` = {choices}, got {rule!r}")
+    own = cls.rf_axes is not Layer.rf_axes
+    if own != (rule not in _BASE_RF):
+        need = "must override `rf_axes`" if not own else "must not override `rf_axes` (the base gives the rule)"
+        raise TypeError(f"layer type {cls.type_name!r} ({cls.__qualname__}) with rf = {rule!r} {need}")
     REGISTRY[cls.type_name] = cls
     return cls
 
 
 def fields_of(cls: type[Layer]) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
+    return [f for f in dataclasses.fields(cls) if "kind" in f.metadata]  # type: ignore[arg-type]  # a dataclass
 
 
 def build(cls: type[Layer], attrs: dict[str, Value], key_pos: dict[str, Position], at: Position) -> Layer:
@@ -295,14 +340,22 @@ def build(cls: type[Layer], attrs: dict[str, Value], key_pos: dict[str, Position
     return cls(**values)
 
 
-def numel(shape: Shape) -> int:
-    n = 1
+def numel(shape: Shape) -> Dim:
+    n: Dim = 1
     for d in shape:
         n *= d
     return n
 
 
-def spatial(shape: Shape, what: str) -> tuple[int, int, int]:
+def int_sizes(shape: Shape, what: str) -> tuple[int, ...]:
+    """`shape` with int sizes only, as an "indexed" receptive-field rule needs; arrays of sizes (a sweep) raise
+    LayerError, so that the sweep traces such a layer size by size."""
+    if any(type(d) is not int for d in shape):
+        raise LayerError(f"the receptive field of {what} is traced position by position, one input size at a time")
+    return shape  # type: ignore[return-value]
+
+
+def spatial(shape: Shape, what: str) -> tuple[int, Dim, Dim]:
     """(C, H, W) of a feature-map input, or a LayerError for a flat one."""
     if len(shape) != 3:
         raise LayerError(f"{what} needs a C x H x W input, got a flat vector of {shape[0]}",

@@ -7,8 +7,8 @@ from math import gcd
 from typing import Sequence
 
 from ..geometry import GeometryError, IndexMap, Padding, Window, any_below, window
-from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, numel, register,
-                   spatial)
+from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, choice, int_sizes,
+                   numel, register, spatial)
 from .elementwise import ACTIVATION_NAMES
 
 ACTIVATION = choice("none", *ACTIVATION_NAMES)
@@ -18,6 +18,7 @@ ACTIVATION = choice("none", *ACTIVATION_NAMES)
 @dataclass(frozen=True, slots=True)
 class Conv(Layer):
     type_name = "conv"
+    rf = "window"
     summary = "2-D convolution, optionally followed by an activation"
     counting = ("per output element: (C_in/groups)*kh*kw mults and as many adds with bias (one fewer without); "
                 "MACs = mults; activation: 1 evaluation per output element; "
@@ -49,10 +50,10 @@ class Conv(Layer):
         except GeometryError as exc:
             raise LayerError(str(exc), "kernel") from None
 
-    def fan_in(self, inputs: Sequence[Shape]) -> int:
+    def fan_in(self, inputs: Sequence[Shape]) -> Dim:
         return inputs[0][0] // self.groups * self.kernel[0] * self.kernel[1]
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return self.out * self.fan_in(inputs) + (self.out if self.bias else 0)
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
@@ -69,6 +70,7 @@ class Conv(Layer):
 @dataclass(frozen=True, slots=True)
 class Linear(Layer):
     type_name = "linear"
+    rf = "global"
     summary = "fully connected layer; reads its input flattened"
     counting = ("per output: F mults and F adds with bias (F-1 without), F = input elements; MACs = mults; "
                 "activation: 1 evaluation per output; params: out*F + out if bias")
@@ -80,7 +82,7 @@ class Linear(Layer):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (self.out,)
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return self.out * numel(inputs[0]) + (self.out if self.bias else 0)
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
@@ -88,15 +90,12 @@ class Linear(Layer):
         return Ops(mults=mults, adds=mults if self.bias else mults - self.out,
                    activations=self.out if self.activation != "none" else 0, macs=mults)
 
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
-        return None
-
 
 @register
 @dataclass(frozen=True, slots=True)
 class ConvTranspose(Layer):
-    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     type_name = "conv_transpose"
+    rf = "indexed"
     summary = "transposed 2-D convolution (fractionally strided), optionally followed by an activation"
     counting = ("every input element times every tap: C_in*H_in*W_in*(C_out/groups)*kh*kw mults, each added into "
                 "the output (initialised with the bias): as many adds; cropped taps included, the formula of "
@@ -127,7 +126,7 @@ class ConvTranspose(Layer):
             raise LayerError(f"padding crops the whole output ({sizes[0]}x{sizes[1]})", "padding")
         return (self.out, sizes[0], sizes[1])
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return inputs[0][0] * (self.out // self.groups) * self.kernel[0] * self.kernel[1] + (
             self.out if self.bias else 0)
 
@@ -157,5 +156,6 @@ class ConvTranspose(Layer):
         return tuple(reads)
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[IndexMap, IndexMap]:
-        c, h, w = inputs[0]
-        return IndexMap(self.reads(h, output[1], 0)), IndexMap(self.reads(w, output[2], 1))
+        c, h, w = int_sizes(inputs[0], self.type_name)
+        _, oh, ow = int_sizes(output, self.type_name)
+        return IndexMap(self.reads(h, oh, 0)), IndexMap(self.reads(w, ow, 1))

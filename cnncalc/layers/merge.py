@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import INT, IDENTITY_AXES, SIZES, Layer, LayerError, Ops, Shape, attr, numel, register, spatial
+from .base import GLOBAL, INT, IDENTITY_AXES, SIZES, Layer, LayerError, Ops, Shape, attr, numel, register, spatial
 
 
 def _describe(shape: Shape) -> str:
@@ -36,6 +36,7 @@ def _equal(a: Shape, b: Shape) -> bool | None:
 @dataclass(frozen=True, slots=True)
 class Concat(Layer):
     type_name = "concat"
+    rf = "identity"
     summary = "joins its inputs along the channel axis"
     min_inputs = 2
     max_inputs = None
@@ -53,6 +54,7 @@ class Concat(Layer):
 @dataclass(frozen=True, slots=True)
 class Add(Layer):
     type_name = "add"
+    rf = "identity"
     summary = "element-wise sum of inputs of equal shape (residual connections)"
     counting = "1 add per element per input beyond the first"
     min_inputs = 2
@@ -72,19 +74,18 @@ class Add(Layer):
 @dataclass(frozen=True, slots=True)
 class Flatten(Layer):
     type_name = "flatten"
+    rf = "global"
     summary = "reshapes C x H x W into a vector of C*H*W"
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
-
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
-        return None
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class Mul(Layer):
     type_name = "mul"
+    rf = "window"  # the identity, or GLOBAL where an input is broadcast
     summary = "element-wise product; an input of C x 1 x 1 is broadcast over the map (squeeze-and-excitation)"
     counting = "1 mult per output element per input beyond the first"
     min_inputs = 2
@@ -109,7 +110,7 @@ class Mul(Layer):
         # A broadcast C x 1 x 1 input (a global descriptor) makes every output depend on the whole input.
         same = [_equal(s, output) for s in inputs]
         if False in same:
-            return None
+            return GLOBAL
         if None in same:  # a sweep in which the map is 1 x 1 at some sizes only
             raise LayerError("mul broadcasts at some input sizes only")
         return IDENTITY_AXES
@@ -119,6 +120,7 @@ class Mul(Layer):
 @dataclass(frozen=True, slots=True)
 class Split(Layer):
     type_name = "split"
+    rf = "identity"
     summary = "splits the channels into chunks; chunk K of split S is the input `S.K`"
     sizes: tuple[int, ...] | None = attr(SIZES, None, "channels of each chunk")
     chunks: int | None = attr(INT, None, "number of equal chunks (instead of sizes)")
@@ -142,6 +144,7 @@ class Split(Layer):
 @dataclass(frozen=True, slots=True)
 class ChannelShuffle(Layer):
     type_name = "channel_shuffle"
+    rf = "identity"
     summary = "interleaves the channels of `groups` groups (ShuffleNet); moves data, computes nothing"
     groups: int = attr(INT, doc="groups to interleave")
 

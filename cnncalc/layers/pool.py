@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..geometry import GeometryError, Padding, Window, any_above, gcd, window
-from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, register, spatial
+from .base import BOOL, GLOBAL, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, int_sizes, register, spatial
 
 
 @dataclass(frozen=True, slots=True)
 class _Pool(Layer):
+    rf = "window"
     kernel: tuple[int, int] = attr(PAIR, doc="window size")
     stride: tuple[int, int] | None = attr(PAIR, None, "stride (default: the kernel)", shown="kernel")
     padding: Padding = attr(PADDING, Padding(), "padding (ignored by max, counted in the window by avg)")
@@ -72,12 +73,11 @@ class AvgPool(_Pool):
 
 @dataclass(frozen=True, slots=True)
 class _GlobalPool(Layer):
+    rf = "global"
+
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         c, h, w = spatial(inputs[0], self.type_name)
         return (c, 1, 1)
-
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
-        return None
 
 
 @register
@@ -120,14 +120,14 @@ def _adaptive_axis(size: int, out: int):
 
 @dataclass(frozen=True, slots=True)
 class _AdaptivePool(Layer):
-    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
+    rf = "indexed"
     output_size: tuple[int, int] = attr(PAIR, doc="output height and width")
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         c, h, w = spatial(inputs[0], self.type_name)
         return (c, *self.output_size)
 
-    def reads_and_outputs(self, shape: Shape, output: Shape) -> tuple[int, int]:
+    def reads_and_outputs(self, shape: Shape, output: Shape) -> tuple[Dim, Dim]:
         """(input values read over all windows, output values): a window of n values costs n-1 operations."""
         c, h, w = shape
         oh, ow = self.output_size
@@ -137,9 +137,9 @@ class _AdaptivePool(Layer):
         return c * rows * cols, c * output[1] * output[2]
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
-        c, h, w = inputs[0]
+        c, h, w = int_sizes(inputs[0], self.type_name)
         if self.output_size == (1, 1):
-            return None
+            return GLOBAL
         return (_adaptive_axis(h, self.output_size[0]), _adaptive_axis(w, self.output_size[1]))
 
 

@@ -6,17 +6,19 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..geometry import IndexMap, Padding, Window
-from .base import BOOL, PADDING, PAIR, Layer, LayerError, Ops, Shape, attr, choice, register, spatial
+from .base import (BOOL, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, choice, int_sizes, register,
+                   spatial)
 
 
 @register
 @dataclass(frozen=True, slots=True)
 class Pad(Layer):
     type_name = "pad"
+    rf = "window"
     summary = "zero padding as a layer of its own (TF-Slim's conv2d_same, ZeroPad2d)"
     padding: Padding = attr(PADDING, doc="int, [h, w] or [top, bottom, left, right]")
 
-    def sides(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+    def sides(self, shape: Shape) -> tuple[tuple[Dim, Dim], tuple[Dim, Dim]]:
         c, h, w = spatial(shape, self.type_name)
         if self.padding.mode != "explicit":
             raise LayerError(f"pad needs explicit sizes; `{self.padding.mode}` depends on a kernel", "padding")
@@ -35,8 +37,8 @@ class Pad(Layer):
 @register
 @dataclass(frozen=True, slots=True)
 class Upsample(Layer):
-    indexed_rf = True  # its receptive field is traced position by position (analyzers/rf.py)
     type_name = "upsample"
+    rf = "indexed"
     summary = "nearest or bilinear upsampling by `scale` or to `size` (PyTorch's index rules)"
     counting = "nearest: nothing; bilinear: 4 mults and 3 adds per output element (a weighted sum of 4 values)"
 
@@ -79,5 +81,6 @@ class Upsample(Layer):
         return tuple(reads)
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[IndexMap, IndexMap]:
-        c, h, w = inputs[0]
-        return IndexMap(self.reads(h, output[1], 0)), IndexMap(self.reads(w, output[2], 1))
+        c, h, w = int_sizes(inputs[0], self.type_name)
+        _, oh, ow = int_sizes(output, self.type_name)
+        return IndexMap(self.reads(h, oh, 0)), IndexMap(self.reads(w, ow, 1))

@@ -25,6 +25,7 @@ GATES = ("sigmoid", "hardsigmoid")
 @dataclass(frozen=True, slots=True)
 class SqueezeExcitation(Layer):
     type_name = "squeeze_excitation"
+    rf = "global"  # every output depends on the whole input through the gate
     summary = ("squeeze-and-excitation (torchvision's SqueezeExcitation): the input times a per-channel gate "
                "computed from its global average")
     call_attributes = ("pool_call", "activation_call")
@@ -63,7 +64,3 @@ class SqueezeExcitation(Layer):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         counts = [layer.ops(shapes, out) for layer, shapes, out in self.parts(inputs[0])]
         return Ops(**{f.name: sum(getattr(c, f.name) for c in counts) for f in fields(Ops)})
-
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> None:
-        """Global: every output depends on the whole input through the gate."""
-        return GLOBAL

@@ -7,17 +7,19 @@ raising SCHEMA_VERSION.
 from __future__ import annotations
 
 from difflib import get_close_matches
+from typing import Any
 
 from .. import conventions
 from ..errors import SpecError
-from ..analyzers import METRICS, Metric
+from ..analyzers.cost import columns as metric_columns, cost_metrics, measure, totals as tally
 from ..analyzers.rf import dependencies_at, receptive_fields
 from ..graph import Graph, Node
 
 SCHEMA_VERSION = 1
 
 
-def _header(graph: Graph) -> dict:
+def header(graph: Graph) -> dict:
+    """The keys every document of one spec starts with (the sweeps' too)."""
     return {"schema_version": SCHEMA_VERSION, "spec": graph.name, "input": list(graph.input)}
 
 
@@ -33,16 +35,6 @@ def _input_names(graph: Graph, node: Node) -> list[str]:
         source = graph.nodes[i]
         names.append(source.name if len(source.outputs) == 1 else f"{source.name}.{k}")
     return names
-
-
-def _metrics(convention: str) -> list[Metric]:
-    """The cost metrics under `convention`: the layers' own op counts, or one tool's figure as `macs`."""
-    preset = conventions.get(convention)
-    if preset is None:
-        return list(METRICS.values())
-    tool = Metric(preset.name, ("macs",), (f"{preset.name} MACs",), preset.figure,
-                  lambda node: (preset.count(node) or 0,))
-    return [METRICS["params"], tool, METRICS["memory"]]
 
 
 def _convention_diagnostics(graph: Graph, convention: str) -> list[dict]:
@@ -83,45 +75,42 @@ def _layers(names: list[str]) -> str:
 
 
 def cost_report(graph: Graph, convention: str = conventions.DEFAULT) -> dict:
-    """The `cnncalc cost --json` document: per-layer counts, their totals and diagnostics."""
-    metrics = _metrics(convention)
-    columns = [c for metric in metrics for c in metric.columns]
+    """The `cnncalc cost --json` document: per-layer counts, their totals and diagnostics (analyzers.cost)."""
+    metrics = cost_metrics(convention)
+    columns = metric_columns(metrics)
+    values = [measure(metrics, node) for node in graph.layers]
     rows = []
-    per_metric: dict[str, list[tuple[int, ...]]] = {metric.name: [] for metric in metrics}
-    for node in graph.layers:
-        row = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node), "output": _output(node)}
+    for node, counts in zip(graph.layers, values):
+        row: dict[str, Any] = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node), "output": _output(node)}
         if node.entry is not None and node.entry.block:
             row["block"] = node.entry.block
-        for metric in metrics:
-            values = metric.measure(node)
-            per_metric[metric.name].append(values)
-            row.update(zip(metric.columns, values))
+        row.update(zip(columns, counts))
         rows.append(row)
-    totals = {c: sum(row[c] for row in rows) for c in columns}
-    for metric in metrics:
-        if metric.extra_totals:
-            totals.update(metric.extra_totals(per_metric[metric.name]))
-    return {**_header(graph), "convention": convention, "columns": columns, "layers": rows, "totals": totals,
-            "diagnostics": _convention_diagnostics(graph, convention)}
+    return {**header(graph), "convention": convention, "columns": columns, "layers": rows,
+            "totals": tally(metrics, values), "diagnostics": _convention_diagnostics(graph, convention)}
 
 
 def group_report(doc: dict, by: str) -> dict:
-    """A cost document with its rows summed by layer `type` or by top-level `block` instance.
+    """A cost document with its rows totalled by layer `type` or by top-level `block` instance: per group, the
+    column sums and the extra totals of its layers, as in `totals`.
 
     A layer outside every block forms a group of its own name."""
-    groups: dict[str, dict] = {}
+    metrics = cost_metrics(doc["convention"])
+    columns = doc["columns"]
+    if metric_columns(metrics) != columns:
+        raise ValueError(f"the document's columns {columns} are not those of the {doc['convention']} convention")
+    members: dict[str, list[tuple]] = {}
     for row in doc["layers"]:
         key = row["type"] if by == "type" else row.get("block") or row["name"]
-        group = groups.setdefault(key, {"group": key, "layers": 0, **{c: 0 for c in doc["columns"]}})
-        group["layers"] += 1
-        for c in doc["columns"]:
-            group[c] += row[c]
-    return {**{k: v for k, v in doc.items() if k != "layers"}, "group_by": by, "groups": list(groups.values())}
+        members.setdefault(key, []).append(tuple(row[c] for c in columns))
+    groups = [{"group": key, "layers": len(rows), **tally(metrics, rows)} for key, rows in members.items()]
+    return {**{k: v for k, v in doc.items() if k != "layers"}, "group_by": by, "groups": groups}
 
 
 def compare_report(docs: list[dict]) -> dict:
-    """Totals of several cost documents side by side, ratios to the first, and per-block totals."""
-    columns = [c for c in docs[0]["columns"] if all(c in d["totals"] for d in docs)]
+    """Totals of several cost documents side by side, ratios to the first, and per-block totals: every key of
+    `totals` (the column sums and the extra totals) that all documents have."""
+    columns = [c for c in docs[0]["totals"] if all(c in d["totals"] for d in docs)]
     base = docs[0]["totals"]
     specs = []
     for d in docs:
@@ -142,17 +131,17 @@ def rf_report(graph: Graph, layer: str | None = None, at: tuple[int, int] | None
     result = receptive_fields(graph)
     rows = []
     for node in graph.layers:
-        row = {"name": node.name, "type": node.type, "output": _output(node)}
+        row: dict[str, Any] = {"name": node.name, "type": node.type, "output": _output(node)}
         fields = result.fields[node.index]
         if fields is None:
             row["global"] = True
         else:
-            count_h = node.output[1] if len(node.output) == 3 else 1
-            count_w = node.output[2] if len(node.output) == 3 else 1
+            count_h = int(node.output[1]) if len(node.output) == 3 else 1
+            count_w = int(node.output[2]) if len(node.output) == 3 else 1
             row["global"] = False
             row["rf"] = {"height": fields[0].to_json(count_h), "width": fields[1].to_json(count_w)}
         rows.append(row)
-    doc = {**_header(graph), "diagnostics": result.diagnostics, "layers": rows}
+    doc = {**header(graph), "diagnostics": result.diagnostics, "layers": rows}
     if at is not None:
         target = _target(graph, layer)
         doc["at"] = dependencies_at(graph, target, at)

@@ -25,8 +25,12 @@ def _title(doc: dict, what: str) -> str:
     return f"{what}: {doc['spec']} (input {_shape(doc['input'])})"
 
 
-_TITLES = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)} | {
-    "peak_activation_elements": "largest output"}
+def _titles() -> dict[str, str]:
+    """Column and extra-total key -> table heading, from the metric registry as it is now (plug-ins register late)."""
+    titles = {c: t for m in METRICS.values() for c, t in zip(m.columns, m.titles)}
+    titles.update((e.key, e.title) for m in METRICS.values() for e in m.extra_totals)
+    return titles
+
 
 PRIORITY = {"params": REQUIRED, "macs": REQUIRED, "mults": 60, "adds": 55, "activations": 45,
             "activation_elements": 40, "peak_activation_elements": 40, "comparisons": 30, "buffers": 20}
@@ -34,14 +38,21 @@ PRIORITY = {"params": REQUIRED, "macs": REQUIRED, "mults": 60, "adds": 55, "acti
 added later) gets DEFAULT_PRIORITY."""
 
 
-def _title_of(column: str) -> str:
-    return _TITLES.get(column, column.replace("_", " "))
+def _title_of(column: str, titles: dict[str, str] | None = None) -> str:
+    return (titles or _titles()).get(column, column.replace("_", " "))
 
 
 def _columns(doc: dict) -> list[tuple[str, str]]:
     convention = doc["convention"]
-    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else _title_of(c))
+    titles = _titles()
+    return [(c, f"{convention} MACs" if c == "macs" and convention != "cnncalc" else _title_of(c, titles))
             for c in doc["columns"]]
+
+
+def _extra_totals(doc: dict) -> str:
+    """The totals beyond the column sums (the largest output, ...), as one line."""
+    titles = _titles()
+    return "; ".join(f"{_title_of(k, titles)}: {_n(v)}" for k, v in doc["totals"].items() if k not in doc["columns"])
 
 
 def _count(column: str, title: str, footer: str = "") -> Column:
@@ -50,10 +61,7 @@ def _count(column: str, title: str, footer: str = "") -> Column:
 
 def cost_table(doc: dict) -> Table:
     columns = _columns(doc)
-    caption = ""
-    peak = doc["totals"].get("peak_activation_elements")
-    if peak is not None:
-        caption = f"largest output: {_n(peak)} values; convention: `cnncalc layers`"
+    caption = "; ".join(filter(None, [_extra_totals(doc), "convention: `cnncalc layers`"]))
     return Table(_title(doc, f"cost by the {doc['convention']} convention"), (
         Column("layer", kind=NAME, priority=REQUIRED, footer="total"), Column("type", kind=NAME, priority=70),
         Column("output", priority=REQUIRED),
@@ -69,7 +77,7 @@ def group_table(doc: dict) -> Table:
         Column("layers", "right", priority=70, footer=_n(sum(g["layers"] for g in doc["groups"]))),
         *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
         [(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in columns)) for group in doc["groups"]],
-        show_footer=True)
+        caption=_extra_totals(doc), show_footer=True)
 
 
 def compare_tables(doc: dict) -> list[Table]:
@@ -169,6 +177,14 @@ def convention_text(convention: str = "cnncalc") -> str:
         return preset.statement.strip() if preset is not None else ""
     text = CONVENTION_DOC or ""
     return text[text.index("Counting convention"):].strip()
+
+
+def metrics_text(convention: str = "cnncalc") -> str:
+    """What each column of `cnncalc cost` counts under `convention`, from the metric registry."""
+    from ..analyzers.cost import cost_metrics
+    lines = [f"- {', '.join([*m.columns, *(e.key for e in m.extra_totals)])}\n  {m.doc}"
+             for m in cost_metrics(convention)]
+    return "\nColumns of `cnncalc cost` (JSON keys; the extra totals after the column sums):\n" + "\n".join(lines)
 
 
 def graph_table(doc: dict) -> Table:

@@ -282,6 +282,12 @@ def shape_of(x):
     return tuple(s)
 
 
+COUNTED = ({"conv", "pad", "maxpool", "avgpool", "global_avgpool", "global_maxpool", "batchnorm", "dropout",
+            "identity", "flatten", "linear", "concat", "add", "mul", "squeeze_excitation"} | geom.ADAPTIVE
+           | geom.ACTIVATIONS)
+"""The layer types ``run`` executes (each a branch below)."""
+
+
 def run(spec):
     """Run the spec on counting numbers.  Returns an ordered list of
     per-layer dicts {name, type, output, mults, adds, comparisons,

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from cnncalc.plugins import BOOL, FLOAT, IDENTITY_AXES, Layer, Ops, Shape, Window, attr, spatial
+from cnncalc.plugins import BOOL, FLOAT, Layer, Ops, Shape, attr, spatial
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceNorm(Layer):
     type_name = "instancenorm"
+    rf = "global"
+    """Every output depends on the whole map of its channel: the mean and variance are the instance's own (PyTorch's
+    InstanceNorm2d keeps no running statistics by default), unlike batchnorm's at inference."""
     summary = "instance normalisation: each channel of each image normalised by its own mean and variance"
     counting = ("per channel of n = H*W elements: mean n-1 adds and 1 mult; x-mean n adds; variance n mults "
                 "(squares), n-1 adds and 1 mult; 1/sqrt(var+eps) 1 add and 1 activation; scaling n mults; with "
@@ -33,8 +36,3 @@ class InstanceNorm(Layer):
         adds = (n - 1) + n + (n - 1) + 1 + (n if self.affine else 0)
         mults = 1 + n + 1 + n + (n if self.affine else 0)
         return Ops(mults=c * mults, adds=c * adds, activations=c)
-
-    def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window, Window] | None:
-        """Spatially the identity: output (i, j) is input (i, j) shifted and scaled (the statistics are per
-        channel, like batchnorm's at inference, and not counted as a spatial dependency)."""
-        return IDENTITY_AXES
