@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .text import printable as visible  # one escaping rule for tables and messages alike
+
 MESSAGE_LIMIT = 600
 """Most characters of a message (and, apart, of a hint) that reach the terminal; longer ones are cut in the middle."""
-
-
-def visible(text: str) -> str:
-    """`text` as it can be shown on a terminal: every character that is not printable (controls such as ESC, line
-    breaks, bidi overrides such as U+202E, NUL) is written as its Python escape (`\\x1b`, `\\u202e`)."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def excerpt(text: str, limit: int = 40) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from .analyzers import METRICS, Metric, register_metric
 from .conventions import PRESETS, Convention, Rule, macs, per_input, register_convention, zero
-from .errors import SpecError
+from .errors import SpecError, quote, suggest
 from .geometry import Window
 from .graph import Node
 from .layers.base import (BOOL, FLOAT, GLOBAL, IDENTITY_AXES, INT, NONNEG_PAIR, PADDING, PAIR, REGISTRY, SIZES,
@@ -154,13 +154,12 @@ def load_plugins(kind: str) -> dict[str, str]:
 
 def require_metrics(names: list[str]) -> None:
     """Make the metrics `names` part of every cost report: built in, or loaded from a plug-in now."""
-    from difflib import get_close_matches
     for name in names:
         if name in METRICS or load_plugin("metrics", name):
             continue
         known = list(METRICS) + [p.name for p in installed("metrics")]
-        close = get_close_matches(name, known, 1)
-        raise SpecError(f"unknown metric {name!r}", hint=f"did you mean {close[0]!r}?" if close else
+        close = suggest(name, known)
+        raise SpecError(f"unknown metric {quote(name)}", hint=f"did you mean {close!r}?" if close else
                         "known: " + ", ".join(known))
 
 

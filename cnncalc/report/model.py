@@ -6,11 +6,10 @@ raising SCHEMA_VERSION.
 
 from __future__ import annotations
 
-from difflib import get_close_matches
 from typing import Any
 
 from .. import conventions
-from ..errors import SpecError
+from ..errors import SpecError, quote, suggest
 from ..analyzers.cost import columns as metric_columns, cost_metrics, measure, totals as tally
 from ..analyzers.rf import dependencies_at, receptive_fields
 from ..graph import Graph, Node
@@ -154,6 +153,6 @@ def _target(graph: Graph, layer: str | None) -> Node:
     try:
         return graph.find(layer)
     except KeyError:
-        close = get_close_matches(layer, [n.name for n in graph.layers], 1)
-        raise SpecError(f"no layer named {layer!r} in {graph.file}",
-                        hint=f"did you mean {close[0]!r}?" if close else "see `cnncalc validate`") from None
+        close = suggest(layer, [n.name for n in graph.layers])
+        raise SpecError(f"no layer named {quote(layer)} in {graph.file}",
+                        hint=f"did you mean {close!r}?" if close else "see `cnncalc validate`") from None
