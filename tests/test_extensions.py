@@ -215,14 +215,8 @@ def test_rf_and_rf_sweep(extended, specs):
 
 
 @pytest.mark.parametrize("convention", conventions.NAMES)
-def test_sweep_table(extended, specs, request, convention):
-    """The sweep table moves to report/table.py; until then its copy in sweep.py picks a fixed set of columns (and
-    fails on a preset's document, which has no `mults`), a known gap this test marks (strict: it fails once the gap
-    is closed, so that the mark goes)."""
-    from cnncalc.report import table
-    if not hasattr(table, "sweep_table"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason="sweep.py's sweep_table hard-codes its columns; "
-                                                                  "fixed where it moves to report/table.py"))
+def test_sweep_table(extended, specs, convention):
+    """The sweep table takes its columns from the document, under every convention."""
     result = CliRunner().invoke(app, ["cost", specs[0], "--input", "16x20,24", "--convention", convention])
     assert result.exit_code == 0, f"cost --input --convention {convention} (table) fails: {result.exception!r}"
     _absent(f"cost --input --convention {convention} table", result.stdout, "reads", "most reads")
