@@ -209,7 +209,7 @@ def main() -> None:
     try:
         try:
             app()
-            code = 0
+            code: int | str | None = 0
         except SystemExit as exc:
             code = exc.code
         sys.stdout.flush()

@@ -191,8 +191,8 @@ def receptive_fields(graph: Graph) -> RFResult:
     diagnostics: list[dict] = []
     for node in graph.nodes[1:]:
         axes = _axes(node, budget)
-        sources = [fields[i] for i, _ in node.inputs]
-        if axes is None or any(src is None for src in sources):
+        sources = [field for field in (fields[i] for i, _ in node.inputs) if field is not None]
+        if axes is None or len(sources) < len(node.inputs):
             fields.append(None)
             continue
         result = []
@@ -200,11 +200,11 @@ def receptive_fields(graph: Graph) -> RFResult:
             count = _extent(node.output, axis)
             for src, shape in zip(sources, node.input_shapes):
                 budget.spend(_trace_cost(src[axis], rule, _extent(shape, axis), count, budget.left), node)
-            moved = [_through(src[axis], rule, _extent(shape, axis), count)  # type: ignore[index]
+            moved = [_through(src[axis], rule, _extent(shape, axis), count)
                      for src, shape in zip(sources, node.input_shapes)]
             if len(moved) > 1:
                 budget.spend(count * len(moved) if any(m.lines is None for m in moved) else
-                             sum(len(m.lines) for m in moved), node)  # type: ignore[arg-type]
+                             sum(len(m.lines or ()) for m in moved), node)
             merged = moved[0] if len(moved) == 1 else _merge(moved, count)
             if merged.lines is not None and max(j for j, _, _ in merged.lines) >= too_far:
                 raise SpecError(f"layer {quote(node.name)}: its receptive-field jump along the "
@@ -399,5 +399,5 @@ def _axes(node: Node, budget: _Budget):
     """The layer's per-axis rules; a layer that is not a sliding window lists the reads of every output position,
     which is charged to `budget` before they are built."""
     if getattr(node.layer, "indexed_rf", False) and len(node.output) == 3:
-        budget.spend(node.output[1] + node.output[2], node)
+        budget.spend(int(node.output[1] + node.output[2]), node)  # rf runs at one input size: ints
     return node.layer.rf_axes(node.input_shapes, node.output)
