@@ -159,6 +159,12 @@ def _params(block: bool) -> dict:
                                        "propertyNames": name}]}}
 
 
+def schema_text() -> str:
+    """`spec_schema()` as the text `cnncalc schema` prints and SCHEMA_PATH holds: JSON, indented by one space."""
+    import json
+    return json.dumps(spec_schema(), indent=1) + "\n"
+
+
 def spec_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a cnncalc spec."""
     dim = _int(1)
