@@ -133,11 +133,14 @@ def rf_report(graph: Graph, layer: str | None = None, at: tuple[int, int] | None
     for node in graph.layers:
         row: dict[str, Any] = {"name": node.name, "type": node.type, "output": _output(node)}
         fields = result.fields[node.index]
+        count_h = int(node.output[1]) if len(node.output) == 3 else 1
+        count_w = int(node.output[2]) if len(node.output) == 3 else 1
         if fields is None:
             row["global"] = True
+            local = result.local[node.index]
+            if local is not None:  # global through a per-channel gate only: the field of the spatial path
+                row["local"] = {"height": local[0].to_json(count_h), "width": local[1].to_json(count_w)}
         else:
-            count_h = int(node.output[1]) if len(node.output) == 3 else 1
-            count_w = int(node.output[2]) if len(node.output) == 3 else 1
             row["global"] = False
             row["rf"] = {"height": fields[0].to_json(count_h), "width": fields[1].to_json(count_w)}
         rows.append(row)
