@@ -46,6 +46,8 @@ def _sweeps(sizes: Optional[str]) -> bool:
 InputOpt = Annotated[Optional[str], typer.Option(
     "--input", help="one input size instead of the spec's: N (square), HxW or CxHxW; or sweep several, one row "
                     "each: a comma-separated list of N, HxW and START:STOP:STEP (a range is always a sweep)")]
+OneInputOpt = Annotated[Optional[str], typer.Option(
+    "--input", help="one input size instead of the spec's: N (square), HxW or CxHxW")]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="NAME=VALUE", help="set a parameter declared in the spec's `params:` (repeatable)")]
 
@@ -163,7 +165,7 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False,
-            metric: MetricOpt = None, sizes: InputOpt = None, sets: SetOpt = None) -> None:
+            metric: MetricOpt = None, sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def analyse():
         from .api import compare
@@ -177,7 +179,7 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
 
 @app.command()
 def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: InputOpt = None,
+             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
              sets: SetOpt = None) -> None:
     """Check a spec and print the inferred shapes."""
     def analyse():
