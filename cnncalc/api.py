@@ -26,7 +26,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Sequence, Union
 
 from .errors import Position, SpecError
 from .graph import Graph, load
@@ -48,23 +48,78 @@ def limits(max_layers: int = Limits.max_layers, max_bytes: int = Limits.max_byte
                   max_traced=max_traced, max_jump_digits=max_jump_digits)
 
 
-def read(path: str | os.PathLike[str], limits: Limits = Limits()) -> Network:
+Params = Union[Mapping[str, object], Sequence[str], None]
+"""Values of a spec's top-level parameters (`--set NAME=VALUE`): {NAME: value} (a str is YAML text, as after `=`;
+an int, float, bool or None is that value), or the "NAME=VALUE" texts themselves."""
+InputSize = Union[int, str, "tuple[int, ...]", None]
+"""One input size replacing the spec's (a single `--input`): N, (H, W), (C, H, W), or "N", "HxW", "CxHxW"."""
+
+
+def read(path: str | os.PathLike[str], limits: Limits = Limits(), *, params: Params = None,
+         input_size: InputSize = None) -> Network:
     """The spec in file `path` (`-`: standard input), as the command line reads it: SpecError at FILE:1:1 for a
-    missing, unreadable, huge or non-UTF-8 file."""
+    missing, unreadable, huge or non-UTF-8 file. `params` sets its parameters (`--set`), `input_size` replaces
+    its input (a single `--input` size)."""
     from .files import read_spec_source
     text, name = read_spec_source(os.fspath(path), limits)
-    return Network(text, name, limits)
+    return _network(text, name, limits, params, input_size)
 
 
-def parse(text: str, name: str = "<string>", limits: Limits = Limits()) -> Network:
-    """The spec written in `text`; `name` is the file its errors name."""
+def parse(text: str, name: str = "<string>", limits: Limits = Limits(), *, params: Params = None,
+          input_size: InputSize = None) -> Network:
+    """The spec written in `text`; `name` is the file its errors name; `params` and `input_size` as in `read`."""
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
         raise SpecError(f"the spec is more than the limit of {limits.max_bytes:,} bytes", Position(name, 1, 1),
                         hint="raise the limit with max_bytes")
-    return Network(text[1:] if text.startswith("\ufeff") else text, name, limits)
+    return _network(text[1:] if text.startswith("\ufeff") else text, name, limits, params, input_size)
 
 
-def from_dict(doc: dict, name: str = "<dict>", limits: Limits = Limits()) -> Network:
+def _network(text: str, name: str, limits: Limits, params: Params, input_size: InputSize) -> Network:
+    with _placed(name):
+        return Network(text, name, limits, _param_texts(params), _input_size(input_size))
+
+
+def _param_texts(params: Params) -> tuple[tuple[str, str], ...]:
+    import json
+    from .spec import parse_set_options
+    if params is None:
+        return ()
+    if isinstance(params, Mapping):
+        texts = []
+        for pname, value in params.items():
+            if isinstance(value, str):
+                texts.append(f"{pname}={value}")
+            elif value is None or type(value) in (bool, int, float):
+                texts.append(f"{pname}={json.dumps(value)}")  # JSON's true, 1.5, null are YAML's too
+            else:
+                raise SpecError(f"params[{pname!r}] is {type(value).__name__}; a parameter's value is a str (YAML "
+                                "text), int, float, bool or None")
+        return tuple(parse_set_options(texts).items())
+    if isinstance(params, str):
+        raise SpecError("params is a mapping or a list of 'NAME=VALUE' texts, not one str")
+    return tuple(parse_set_options(list(params)).items())
+
+
+def _input_size(size: InputSize) -> tuple[int, ...] | None:
+    from .sweep import parse_sizes, single_size
+    if size is None:
+        return None
+    if type(size) is int:
+        size = (size, size)
+    if isinstance(size, str):
+        single = single_size(size)
+        if single is None:
+            parse_sizes(size)  # its message for an item that is no size at all
+            raise SpecError(f"--input {_clip(size)!r} is a sweep; one size replaces the spec's input",
+                            hint="sweep with cost_sweep or rf_sweep")
+        return single
+    if isinstance(size, tuple) and len(size) in (2, 3) and all(type(v) is int and v >= 1 for v in size):
+        return size
+    raise SpecError(f"input_size is N, (H, W), (C, H, W) or 'HxW' with sizes of at least 1, got {size!r}")
+
+
+def from_dict(doc: dict, name: str = "<dict>", limits: Limits = Limits(), *, params: Params = None,
+              input_size: InputSize = None) -> Network:
     """The spec given as plain data (the YAML document as dicts, lists, strings and numbers). It is written out as
     YAML text and read like a file, so that its errors carry a line, a column and the offending line of that text
     (shown after the message)."""
@@ -76,7 +131,7 @@ def from_dict(doc: dict, name: str = "<dict>", limits: Limits = Limits()) -> Net
     except yaml.YAMLError as exc:  # a value that is not plain data (a numpy number, an object)
         raise SpecError(f"the spec holds a value YAML cannot write ({exc})", Position(name, 1, 1),
                         hint="use dicts, lists, str, int, float, bool and None") from None
-    return parse(text, name, limits)
+    return parse(text, name, limits, params=params, input_size=input_size)
 
 
 def compare(networks: Sequence[Network], convention: str = "cnncalc") -> CompareReport:
@@ -163,12 +218,16 @@ class Network:
     text: str
     name: str = "<string>"
     limits: Limits = Limits()
+    params: tuple[tuple[str, str], ...] = ()
+    """(NAME, value text) of every `--set NAME=VALUE`: the spec's parameters it sets."""
+    input_size: tuple[int, ...] | None = None
+    """(H, W) or (C, H, W) replacing the spec's input (a single `--input`); None: the spec's own. Sweeps ignore it."""
 
     @cached_property
     def graph(self) -> Graph:
-        """The layer graph at the spec's own input size (built on first use; SpecError for an invalid spec)."""
+        """The layer graph at the spec's input size (built on first use; SpecError for an invalid spec)."""
         with _placed(self.name):
-            return load(self.text, self.name, self.limits)
+            return load(self.text, self.name, self.limits, dict(self.params), self.input_size)
 
     def error(self, message: str, hint: str | None = None) -> SpecError:
         """A SpecError about this spec as a whole (at line 1, column 1)."""
@@ -233,7 +292,7 @@ class Network:
         from .sweep import load_for_sweep
         with _placed(self.name):
             wanted = _sizes(sizes)
-            doc = analyse(load_for_sweep(self.text, self.name, wanted, self.limits), wanted)
+            doc = analyse(load_for_sweep(self.text, self.name, wanted, self.limits, dict(self.params)), wanted)
             if not doc["sweep"]:
                 raise SpecError(doc["diagnostics"][0]["message"] if doc["diagnostics"] else "no valid input size")
             return SweepReport(doc, self.name)
@@ -350,7 +409,9 @@ class RfReport(Report):
     def renderables(self) -> list:
         from .report.table import at_lines, diagnostic_lines, rf_table
         doc = self.document
-        return [rf_table(doc), *diagnostic_lines(doc), *(at_lines(doc) if "at" in doc else [])]
+        if "at" in doc:  # the bounds of one index only (the JSON keeps every layer beside `at`)
+            return [*at_lines(doc), *diagnostic_lines(doc)]
+        return [rf_table(doc), *diagnostic_lines(doc)]
 
 
 class SweepReport(Report):

@@ -30,13 +30,26 @@ WideOpt = Annotated[bool, typer.Option("--wide", help="print every column in ful
 DEFAULT = Limits()
 
 
-def _read(spec: str, max_layers: int, max_bytes: int, **more: int):
+def _read(spec: str, max_layers: int, max_bytes: int, sets: Optional[list[str]] = None,
+          sizes: Optional[str] = None, **more: int):
+    """The spec with its `--set` parameters and, when `--input` is one size, that input."""
     from .api import limits, read
-    return read(spec, limits(max_layers, max_bytes, **more))
+    return read(spec, limits(max_layers, max_bytes, **more), params=sets,
+                input_size=None if sizes is None or _sweeps(sizes) else sizes)
+
+
+def _sweeps(sizes: Optional[str]) -> bool:
+    from .sweep import is_sweep
+    return sizes is not None and is_sweep(sizes)
 
 
 InputOpt = Annotated[Optional[str], typer.Option(
-    "--input", help="sweep input sizes, one row each: N (square), HxW, or START:STOP:STEP, comma-separated")]
+    "--input", help="one input size instead of the spec's: N (square), HxW or CxHxW; or sweep several, one row "
+                    "each: a comma-separated list of N, HxW and START:STOP:STEP (a range is always a sweep)")]
+OneInputOpt = Annotated[Optional[str], typer.Option(
+    "--input", help="one input size instead of the spec's: N (square), HxW or CxHxW")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="NAME=VALUE", help="set a parameter declared in the spec's `params:` (repeatable)")]
 
 
 def _run(analyse, as_json: bool = False, output: Path | None = None, wide: bool = False) -> None:
@@ -71,12 +84,13 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
        max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False,
-       max_traced: MaxTracedOpt = DEFAULT.max_traced, max_jump_digits: MaxJumpDigitsOpt = DEFAULT.max_jump_digits
-       ) -> None:
+       max_traced: MaxTracedOpt = DEFAULT.max_traced, max_jump_digits: MaxJumpDigitsOpt = DEFAULT.max_jump_digits,
+       sets: SetOpt = None) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes, max_traced=max_traced, max_jump_digits=max_jump_digits)
-        if sizes is None:
+        network = _read(spec, max_layers, max_bytes, sets, sizes, max_traced=max_traced,
+                        max_jump_digits=max_jump_digits)
+        if not _sweeps(sizes):
             return network.rf(layer=layer, at=at)
         if layer is not None or at is not None:
             raise network.error("--input sweeps the last spatial layer; it does not take --layer or --at")
@@ -134,11 +148,11 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-         sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None) -> None:
+         sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None, sets: SetOpt = None) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes)
-        if sizes is None:
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        if not _sweeps(sizes):
             return network.cost(convention, group_by and group_by.value)
         if group_by is not None:
             raise network.error("--input sweeps the totals; it does not take --group-by")
@@ -151,21 +165,44 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False,
-            metric: MetricOpt = None) -> None:
+            metric: MetricOpt = None, sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def analyse():
         from .api import compare
         if specs.count("-") > 1:
             raise SpecError("standard input can be read only once; name - at most once")
-        return compare([_read(s, max_layers, max_bytes) for s in specs], convention)
+        networks = [_read(s, max_layers, max_bytes, sets, sizes) for s in specs]
+        _one_size(networks[0], sizes, "compare")
+        return compare(networks, convention)
     _run(analyse, as_json, output, wide)
 
 
 @app.command()
 def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
+             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
+             sets: SetOpt = None) -> None:
     """Check a spec and print the inferred shapes."""
-    _run(lambda: _read(spec, max_layers, max_bytes).validate(), as_json, wide=wide)
+    def analyse():
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        _one_size(network, sizes, command="validate")
+        return network.validate()
+    _run(analyse, as_json, wide=wide)
+
+
+def _one_size(network, sizes: Optional[str], command: str) -> None:
+    if _sweeps(sizes):
+        raise network.error(f"{command} takes one --input size (N, HxW or CxHxW), got the sweep {sizes!r}",
+                        hint="sweep with `cnncalc cost --input` or `cnncalc rf --input`")
+
+
+@app.command()
+def schema() -> None:
+    """The JSON Schema (draft 2020-12) of the spec format, generated from the layer registry."""
+    from .schema import schema_text
+    try:
+        write_stdout(schema_text())
+    except SpecError as exc:
+        _fail(exc.format())
 
 
 @app.command()
@@ -209,7 +246,7 @@ def main() -> None:
     try:
         try:
             app()
-            code = 0
+            code: int | str | None = 0
         except SystemExit as exc:
             code = exc.code
         sys.stdout.flush()

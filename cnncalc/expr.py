@@ -26,7 +26,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, cast
 
 MAX_LENGTH = 1000
 """Longest expression text, in characters."""
@@ -60,9 +60,9 @@ FUNCTIONS = ("min", "max", "abs", "int", "round", "ceil", "floor", "divisible")
 """Every function an expression may call."""
 
 
-def divisible(v: Number, d: int, min_value: Number | None = None) -> int:
+def divisible(v: Number, d: int, min_value: Number | None = None) -> Number:
     """torchvision's `_make_divisible(v, d, min_value)`: the multiple of d nearest to v (halves up), at least
-    `min_value` (default d), and not more than 10% below v."""
+    `min_value` (default d), and not more than 10% below v. An int unless `min_value` is a float that wins."""
     if min_value is None:
         min_value = d
     new_v = max(min_value, int(v + d / 2) // d * d)
@@ -123,44 +123,45 @@ def _check(node: ast.AST, depth: int, shift: int) -> None:
     """Refuse every node type outside the language, and nesting beyond MAX_DEPTH."""
     if depth > MAX_DEPTH:
         raise ExprError(f"expression nested deeper than {MAX_DEPTH} levels", _offset(node, shift))
-    kind = type(node)
     where = _offset(node, shift)
-    if kind is ast.Constant:
+    children: list[ast.expr]
+    if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float, str, bool, type(None)):
             raise ExprError(f"{type(node.value).__name__} literals are not part of the language", where)
         if type(node.value) is int and node.value.bit_length() > MAX_INT_BITS:
             raise ExprError(f"integer literal beyond 2**{MAX_INT_BITS}", where)
         return
-    if kind is ast.Name:
+    if isinstance(node, ast.Name):
         return
-    if kind is ast.BinOp:
+    if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             raise ExprError(f"operator not part of the language (use {' '.join(_BINARY.values())})", where)
         children = [node.left, node.right]
-    elif kind is ast.UnaryOp:
+    elif isinstance(node, ast.UnaryOp):
         if type(node.op) not in (ast.USub, ast.UAdd, ast.Not):
             raise ExprError("`~` is not part of the language", where)
         children = [node.operand]
-    elif kind is ast.BoolOp:
+    elif isinstance(node, ast.BoolOp):
         children = node.values
-    elif kind is ast.Compare:
+    elif isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _COMPARE:
                 raise ExprError("only the comparisons == != < <= > >= are part of the language", where)
         children = [node.left, *node.comparators]
-    elif kind is ast.IfExp:
+    elif isinstance(node, ast.IfExp):
         children = [node.test, node.body, node.orelse]
-    elif kind is ast.Call:
-        if type(node.func) is not ast.Name:
+    elif isinstance(node, ast.Call):
+        func = node.func
+        if not isinstance(func, ast.Name):
             raise ExprError("only the functions " + ", ".join(FUNCTIONS) + " may be called", where)
-        if node.func.id not in FUNCTIONS:
-            raise ExprError(f"unknown function {node.func.id!r}", where, hint="the functions: " + ", ".join(FUNCTIONS))
+        if func.id not in FUNCTIONS:
+            raise ExprError(f"unknown function {func.id!r}", where, hint="the functions: " + ", ".join(FUNCTIONS))
         for arg in node.args:
             if type(arg) is ast.Starred:
                 raise ExprError("`*` arguments are not part of the language", _offset(arg, shift))
         for keyword in node.keywords:
-            if keyword.arg != "min_value" or node.func.id != "divisible":
-                raise ExprError(f"{node.func.id}() takes no keyword arguments" if node.func.id != "divisible" else
+            if keyword.arg != "min_value" or func.id != "divisible":
+                raise ExprError(f"{func.id}() takes no keyword arguments" if func.id != "divisible" else
                                 "divisible() takes (v, d, min_value=None)", _offset(keyword.value, shift))
         children = [*node.args, *(k.value for k in node.keywords)]
     else:
@@ -194,26 +195,25 @@ class _Evaluator:
         return ExprError(message, getattr(node, "col_offset", 0) + self.shift, hint)
 
     def eval(self, node: ast.AST) -> object:
-        kind = type(node)
-        if kind is ast.Constant:
+        if isinstance(node, ast.Constant):
             return node.value
-        if kind is ast.Name:
+        if isinstance(node, ast.Name):
             return self.name(node)
-        if kind is ast.BinOp:
+        if isinstance(node, ast.BinOp):
             return self.binary(node, self.eval(node.left), self.eval(node.right))
-        if kind is ast.UnaryOp:
+        if isinstance(node, ast.UnaryOp):
             value = self.eval(node.operand)
             if type(node.op) is ast.Not:
                 return not self.boolean(node.operand, value, "`not`")
-            self.number(node.operand, value, "unary " + ("-" if type(node.op) is ast.USub else "+"))
-            return -value if type(node.op) is ast.USub else value
-        if kind is ast.BoolOp:
+            number = self.number(node.operand, value, "unary " + ("-" if type(node.op) is ast.USub else "+"))
+            return -number if type(node.op) is ast.USub else number
+        if isinstance(node, ast.BoolOp):
             is_and = type(node.op) is ast.And
             for child in node.values:
                 if self.boolean(child, self.eval(child), "`and`" if is_and else "`or`") != is_and:
                     return not is_and
             return is_and
-        if kind is ast.Compare:
+        if isinstance(node, ast.Compare):
             left = self.eval(node.left)
             for op, right_node in zip(node.ops, node.comparators):
                 right = self.eval(right_node)
@@ -222,9 +222,9 @@ class _Evaluator:
                     return False
                 left = right
             return True
-        if kind is ast.IfExp:
+        if isinstance(node, ast.IfExp):
             return self.eval(node.body if self.boolean(node.test, self.eval(node.test), "`if`") else node.orelse)
-        if kind is ast.Call:
+        if isinstance(node, ast.Call):
             return self.call(node)
         raise self.fail(node, f"{_describe_node(node)} is not part of the language")  # parse() refused it already
 
@@ -250,11 +250,11 @@ class _Evaluator:
 
     def bounded(self, node: ast.AST, value: object) -> object:
         kind = type(value)
-        if kind is int and value.bit_length() > MAX_INT_BITS:
+        if isinstance(value, int) and kind is int and value.bit_length() > MAX_INT_BITS:
             raise self.fail(node, f"integer beyond 2**{MAX_INT_BITS}")
-        if kind is float and not math.isfinite(value):
+        if isinstance(value, float) and kind is float and not math.isfinite(value):
             raise self.fail(node, "number overflows (not finite)")
-        if kind is str and len(value) > MAX_STRING:
+        if isinstance(value, str) and kind is str and len(value) > MAX_STRING:
             raise self.fail(node, f"string longer than {MAX_STRING:,} characters")
         if kind not in (int, float, str, bool, type(None)):
             raise self.fail(node, f"the result is {type(value).__name__}, not a number")  # a complex power
@@ -285,39 +285,39 @@ class _Evaluator:
             if len(left) + len(right) > MAX_STRING:
                 raise self.fail(node, f"string longer than {MAX_STRING:,} characters")
             return left + right
-        self.number(node.left, left, f"`{op}`")
-        self.number(node.right, right, f"`{op}`")
-        if op in ("/", "//", "%") and right == 0:
+        a = self.number(node.left, left, f"`{op}`")
+        b = self.number(node.right, right, f"`{op}`")
+        if op in ("/", "//", "%") and b == 0:
             raise self.fail(node, "division by zero")
-        if type(left) is int and type(right) is int:
-            if op == "*" and left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
+        if isinstance(a, int) and isinstance(b, int):
+            if op == "*" and a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:
                 raise self.fail(node, f"integer beyond 2**{MAX_INT_BITS}")
             if op == "**":
-                if abs(right) > MAX_EXPONENT:
-                    raise self.fail(node.right, f"exponent {_show(right)} is too large (at most {MAX_EXPONENT})")
-                if right > 0 and (abs(left).bit_length() - 1) * right > MAX_INT_BITS:
+                if abs(b) > MAX_EXPONENT:
+                    raise self.fail(node.right, f"exponent {_show(b)} is too large (at most {MAX_EXPONENT})")
+                if b > 0 and (abs(a).bit_length() - 1) * b > MAX_INT_BITS:
                     raise self.fail(node, f"integer beyond 2**{MAX_INT_BITS}")
-                if right < 0 and left == 0:
+                if b < 0 and a == 0:
                     raise self.fail(node, "division by zero (0 to a negative power)")
-        elif op == "**" and abs(right) > MAX_EXPONENT:
-            raise self.fail(node.right, f"exponent {_show(right)} is too large (at most {MAX_EXPONENT})")
+        elif op == "**" and abs(b) > MAX_EXPONENT:
+            raise self.fail(node.right, f"exponent {_show(b)} is too large (at most {MAX_EXPONENT})")
         try:
             if op == "+":
-                result = left + right
+                result = a + b
             elif op == "-":
-                result = left - right
+                result = a - b
             elif op == "*":
-                result = left * right
+                result = a * b
             elif op == "/":
-                result = left / right
+                result = a / b
             elif op == "//":
-                result = left // right
+                result = a // b
             elif op == "%":
-                result = left % right
+                result = a % b
             else:
-                if left == 0 and right < 0:
+                if a == 0 and b < 0:
                     raise self.fail(node, "division by zero (0 to a negative power)")
-                result = left ** right
+                result = a ** b
         except OverflowError:
             raise self.fail(node, "number overflows") from None
         return self.bounded(node, result)
@@ -337,35 +337,35 @@ class _Evaluator:
         for index, value in enumerate(args):
             if not (name == "divisible" and index == 2 and value is None):
                 self.number(node.args[index], value, f"{name}()")
+        numbers = cast("list[Number]", args)  # checked just above (divisible's None min_value aside)
         try:
             if name in ("min", "max"):
-                return (min if name == "min" else max)(args)
+                return (min if name == "min" else max)(numbers)
             if name == "abs":
-                return abs(args[0])
+                return abs(numbers[0])
             if name == "int":
-                return self.bounded(node, int(args[0]))
+                return self.bounded(node, int(numbers[0]))
             if name == "round":
-                if len(args) == 2:
-                    if type(args[1]) is not int or abs(args[1]) > 20:
+                if len(numbers) == 2:
+                    if type(numbers[1]) is not int or abs(numbers[1]) > 20:
                         raise self.fail(node.args[1], "round(x, ndigits): ndigits is an integer from -20 to 20")
-                    return float(round(args[0], args[1]))
-                return self.bounded(node, round(args[0]))
+                    return float(round(numbers[0], numbers[1]))
+                return self.bounded(node, round(numbers[0]))
             if name in ("ceil", "floor"):
-                return self.bounded(node, (math.ceil if name == "ceil" else math.floor)(args[0]))
+                return self.bounded(node, (math.ceil if name == "ceil" else math.floor)(numbers[0]))
             return self.divisible(node, args, keywords)
         except OverflowError:
             raise self.fail(node, "number overflows") from None
 
-    def divisible(self, node: ast.Call, args: list, keywords: dict) -> int:
+    def divisible(self, node: ast.Call, args: list[object], keywords: dict[str | None, object]) -> object:
         if "min_value" in keywords and len(args) == 3:
             raise self.fail(node, "divisible(): min_value given twice")
-        v, d = args[0], args[1]
-        min_value = keywords.get("min_value", args[2] if len(args) == 3 else None)
-        if type(d) is not int or d < 1:
+        v, d = cast(Number, args[0]), args[1]  # v is a number: call() checked it
+        given = keywords.get("min_value", args[2] if len(args) == 3 else None)
+        if not isinstance(d, int) or type(d) is not int or d < 1:
             raise self.fail(node.args[1], f"divisible(v, d): d must be an integer >= 1, got {_show(d)}")
-        if min_value is not None:
-            self.number(node, min_value, "divisible(): min_value")
-        return self.bounded(node, divisible(v, d, min_value))  # type: ignore[return-value]
+        min_value = None if given is None else self.number(node, given, "divisible(): min_value")
+        return self.bounded(node, divisible(v, d, min_value))
 
 
 def _show(value: object) -> str:

@@ -6,7 +6,7 @@ one pass resolves names and infers every shape. Node 0 is the network input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import Position, SpecError, quote, suggest
 from .layers import REGISTRY, Layer, LayerError, Shape, build
@@ -67,17 +67,29 @@ class Graph:
 
 
 def load(text: str, filename: str = "<string>", limits: Limits = Limits(),
-         overrides: dict[str, str] | None = None) -> Graph:
+         overrides: dict[str, str] | None = None, input_size: tuple[int, ...] | None = None) -> Graph:
     """Parse a spec and build its graph, or raise SpecError with the file, line and column; `overrides` sets the
-    spec's parameters (NAME -> value text, as `--set NAME=VALUE`)."""
+    spec's parameters (NAME -> value text, as `--set NAME=VALUE`), `input_size` its input ((H, W) or (C, H, W), as
+    a single `--input` size; see `resized`)."""
     try:
-        return build_graph(read_spec(text, filename, limits, overrides))
+        spec = read_spec(text, filename, limits, overrides)
+        return build_graph(spec if input_size is None else resized(spec, input_size))
     except SpecError as exc:
         if exc.source_line is None and exc.position is not None and exc.position.file == filename:
             lines = text.splitlines()  # the line breaks PyYAML counts (\n, \r\n, \r, \x85, \u2028, \u2029)
             if 0 < exc.position.line <= len(lines):
                 exc.source_line = lines[exc.position.line - 1]
         raise
+
+
+def resized(spec: Spec, size: tuple[int, ...]) -> Spec:
+    """The spec with its input replaced after expansion: (H, W) keeps the spec's channels, (C, H, W) sets them too.
+    Only the input shape changes; a parameter the spec also uses elsewhere (`input: [3, $res, $res]`) keeps its
+    value (`--set res=240` changes it everywhere). A flat input ([F]) has no size to replace: SpecError."""
+    if len(spec.input) != 3:
+        raise SpecError("--input needs a C x H x W input; this spec's input is a flat vector", spec.input_pos)
+    channels = size[0] if len(size) == 3 else spec.input[0]
+    return replace(spec, input=(channels, size[-2], size[-1]))
 
 
 def build_graph(spec: Spec) -> Graph:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .geometry import Padding
 from .layers import REGISTRY, fields_of
@@ -113,7 +113,7 @@ def _layer(type_name: str, with_type: bool) -> dict:
     properties.update({f.name: _attribute(f) for f in fields_of(cls)})
     required = [f.name for f in fields_of(cls) if f.default is dataclasses.MISSING]
     # How many layers it reads: `inputs` bounded by the type's arity; a type of two or more inputs needs `inputs`.
-    inputs = {"$ref": "#/$defs/common/inputs"}
+    inputs: dict[str, Any] = {"$ref": "#/$defs/common/inputs"}
     if cls.max_inputs is not None:
         inputs["maxItems"] = cls.max_inputs
     if cls.min_inputs > 1:
@@ -157,6 +157,12 @@ def _params(block: bool) -> dict:
                            "before it)",
             "items": {"anyOf": [name, {"type": "object", "minProperties": 1, "maxProperties": 1,
                                        "propertyNames": name}]}}
+
+
+def schema_text() -> str:
+    """`spec_schema()` as the text `cnncalc schema` prints and SCHEMA_PATH holds: JSON, indented by one space."""
+    import json
+    return json.dumps(spec_schema(), indent=1) + "\n"
 
 
 def spec_schema() -> dict:
@@ -205,5 +211,5 @@ def spec_schema() -> dict:
             "body": {t: _layer(t, False) for t in sorted(REGISTRY)},
         },
     }
-    assert set(schema["properties"]) == set(TOP_LEVEL_KEYS), "a top-level key without a schema"
+    assert set(cast(dict, schema["properties"])) == set(TOP_LEVEL_KEYS), "a top-level key without a schema"
     return schema

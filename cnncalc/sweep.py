@@ -96,6 +96,9 @@ def parse_sizes(text: str, option: str = "--input") -> list[tuple[int, int]]:
             sizes += [(n, n) for n in range(start, stop + 1, step)]
             continue
         single = _ITEM.match(item)
+        if not single and _SINGLE.match(item):
+            raise SpecError(f"{option}: {item.strip()!r}: a sweep varies H and W only; CxHxW is a single size",
+                            hint="give the channels alone (--input CxHxW), or sweep N or HxW items")
         if not single:
             raise SpecError(f"{option}: {item.strip()!r} is not a size",
                             hint="write N (square), HxW, or START:STOP:STEP, separated by commas")
@@ -109,15 +112,41 @@ def parse_sizes(text: str, option: str = "--input") -> list[tuple[int, int]]:
     return sizes
 
 
+_SINGLE = re.compile(r"\s*([0-9]+)\s*(?:[xX]\s*([0-9]+)\s*(?:[xX]\s*([0-9]+)\s*)?)?\Z", re.ASCII)
+
+
+def is_sweep(text: str) -> bool:
+    """Whether `--input TEXT` sweeps: a comma-separated list, or a START:STOP[:STEP] range (even one that holds a
+    single size, `224:224`, a sweep of one row); else it is one size that replaces the spec's input."""
+    return "," in text or ":" in text
+
+
+def single_size(text: str, option: str = "--input") -> tuple[int, ...] | None:
+    """The one input size `text` names, when it is a single item: N -> (N, N), HxW -> (H, W), CxHxW -> (C, H, W)
+    (channels too); None when it is a sweep (`is_sweep`) or no size at all. SpecError for a size out of bounds."""
+    single = None if is_sweep(text) else _SINGLE.match(text)
+    if not single:
+        return None
+    numbers = [digits for digits in single.groups() if digits is not None]
+    for digits in numbers:
+        if len(digits.lstrip("0")) > 19 or int(digits) > MAX_INT:  # never int() of thousands of digits
+            raise SpecError(f"{option}: {_clip(digits)} is too large; the most is 2**63-1 ({MAX_INT:,})")
+    size = tuple(int(digits) for digits in numbers)
+    if min(size) < 1:
+        raise SpecError(f"{option}: {text.strip()!r}: sizes are at least 1")
+    return size * 2 if len(size) == 1 else size
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= 24 else f"{text[:10]}...{text[-4:]} ({len(text)} digits)"
 
 
 def load_for_sweep(text: str, filename: str, sizes: Sequence[tuple[int, int]],
-                   limits: Limits = Limits()) -> Graph:
+                   limits: Limits = Limits(), overrides: dict[str, str] | None = None) -> Graph:
     """The graph of a spec, for its structure: built at the spec's own input size, or, when the network is invalid
-    there, at the largest swept size (the sweep recomputes every shape anyway)."""
-    spec = read_spec(text, filename, limits)
+    there, at the largest swept size (the sweep recomputes every shape anyway); `overrides` sets its parameters
+    (`--set NAME=VALUE`)."""
+    spec = read_spec(text, filename, limits, overrides)
     if len(spec.input) != 3:
         raise SpecError("--input sweeps need a C x H x W input; this spec's input is a flat vector",
                         spec.input_pos)

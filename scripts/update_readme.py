@@ -27,11 +27,12 @@ def _load(path: Path) -> cnncalc.Graph:
 
 
 def _last_field(doc: dict) -> str:
-    """Receptive field of the last layer that does not depend on the whole input: size / jump / padding."""
+    """Receptive field of the last spatial layer: size / jump / padding; where that layer is global only through
+    channel gates (squeeze-and-excitation), its local field, marked with *."""
     for row in reversed(doc["layers"]):
-        if not row["global"]:
-            h = row["rf"]["height"]
-            return f"{h['size']} / {h['jump']} / {h['padding']} at `{row['name']}`"
+        if not row["global"] or "local" in row:
+            h = row["local" if row["global"] else "rf"]["height"]
+            return f"{h['size']} / {h['jump']} / {h['padding']}{'*' if row['global'] else ''} at `{row['name']}`"
     return "global"
 
 

@@ -6,17 +6,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnncalc.schema import SCHEMA_PATH, spec_schema  # noqa: E402
+from cnncalc.schema import SCHEMA_PATH, schema_text  # noqa: E402
 
 
 def render() -> str:
-    return json.dumps(spec_schema(), indent=1) + "\n"
+    return schema_text()
 
 
 def main() -> int:

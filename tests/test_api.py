@@ -127,8 +127,10 @@ def test_errors_after_reading_name_the_file():
 
 
 def test_the_cli_reports_sweep_and_input_errors_with_the_file():
-    for args in (["cost", HW5, "--input", "1_0"], ["cost", HW5, "--input", "2" * 40], ["rf", HW5, "--input", "1"],
-                 ["cost", HW5, "--input", "32", "--group-by", "type"], ["rf", HW5, "--input", "32", "--at", "0"]):
+    # (one --input size is no sweep: it replaces the spec's input; a list or a range, even of one size, sweeps)
+    for args in (["cost", HW5, "--input", "1_0"], ["cost", HW5, "--input", "2" * 40], ["rf", HW5, "--input", "1:1"],
+                 ["cost", HW5, "--input", "32,64", "--group-by", "type"],
+                 ["rf", HW5, "--input", "32,64", "--at", "0"]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2 and result.stdout == "", args
         assert result.stderr.startswith(f"{HW5}:1:1: error: ") and result.stderr.count("\n") == 1, result.stderr

@@ -181,7 +181,7 @@ def test_command_line(tmp_path):
     table = runner.invoke(app, ["rf", spec, "--input", "64:256:64"])
     assert table.exit_code == 0 and "3x256x256" in table.stdout and "covers image" in table.stdout
     for args in (["cost", spec, "--input", "8"], ["cost", spec, "--input", "x"],
-                 ["rf", spec, "--input", "224", "--at", "0,0"], ["cost", spec, "--input", "224", "--group-by", "type"]):
+                 ["rf", spec, "--input", "224,256", "--at", "0,0"], ["cost", spec, "--input", "224:256", "--group-by", "type"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and "error:" in result.stderr, args
     flat = tmp_path / "mlp.yaml"

@@ -14,7 +14,7 @@ positions inside the image by propagating the set of real positions, so padding 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..errors import SpecError, quote
@@ -158,6 +158,11 @@ class RFResult:
 
     fields: list[tuple[AxisField, AxisField] | None]
     diagnostics: list[dict]
+    local: list[tuple[AxisField, AxisField] | None] = field(default_factory=list)
+    """Per node, the field of its spatial path, as if every per-channel gate on the way were a constant (a
+    squeeze_excitation, a `mul` by a C x 1 x 1 map: `Layer.local_rf`): the very object in `fields` where no gate is
+    on the way, a field where `fields` has None only because of a gate, None after a true global (global pool,
+    flatten, linear)."""
 
 
 def _extent(shape, axis: int) -> int:
@@ -184,39 +189,59 @@ class _Budget:
 def receptive_fields(graph: Graph) -> RFResult:
     """The receptive field of every layer, in one pass in topological order: constant work per edge for sliding
     windows, work proportional to the map size for the layers that are not, within `graph.limits` (positions
-    traced, digits of a jump)."""
+    traced, digits of a jump). Beside it, the local field (see RFResult.local): the same object wherever no gate
+    is on the way, so that it costs nothing more there."""
     budget = _Budget(graph.limits.max_traced)
     too_far = 10 ** graph.limits.max_jump_digits
     fields: list[tuple[AxisField, AxisField] | None] = [(INPUT_FIELD, INPUT_FIELD)]
+    local: list[tuple[AxisField, AxisField] | None] = [fields[0]]
     diagnostics: list[dict] = []
     for node in graph.nodes[1:]:
         axes = _axes(node, budget)
-        sources = [fields[i] for i, _ in node.inputs]
-        if axes is None or any(src is None for src in sources):
+        sources = [src for src in (fields[i] for i, _ in node.inputs) if src is not None]
+        if axes is None or len(sources) < len(node.inputs):
             fields.append(None)
+        else:
+            fields.append(_propagate(graph, node, axes, sources, node.input_shapes, budget, too_far, diagnostics))
+        gated = node.layer.local_rf(node.input_shapes, node.output)
+        if gated is None and all(local[i] is fields[i] for i, _ in node.inputs):
+            local.append(fields[-1])
             continue
-        result = []
-        for axis, rule in enumerate(axes):
-            count = _extent(node.output, axis)
-            for src, shape in zip(sources, node.input_shapes):
-                budget.spend(_trace_cost(src[axis], rule, _extent(shape, axis), count, budget.left), node)
-            moved = [_through(src[axis], rule, _extent(shape, axis), count)  # type: ignore[index]
-                     for src, shape in zip(sources, node.input_shapes)]
-            if len(moved) > 1:
-                budget.spend(count * len(moved) if any(m.lines is None for m in moved) else
-                             sum(len(m.lines) for m in moved), node)  # type: ignore[arg-type]
-            merged = moved[0] if len(moved) == 1 else _merge(moved, count)
-            if merged.lines is not None and max(j for j, _, _ in merged.lines) >= too_far:
-                raise SpecError(f"layer {quote(node.name)}: its receptive-field jump along the "
-                                f"{('height', 'width')[axis]} has more than {graph.limits.max_jump_digits:,} digits "
-                                f"(a jump is the product of the strides on the way)",
-                                node.entry.pos if node.entry else None,
-                                hint="raise the limit with --max-jump-digits; `cost` has no such limit")
-            if len(moved) > 1 and not merged.aligned and all(m.aligned for m in moved):
-                diagnostics.append(_misaligned(graph, node, axis, moved))
-            result.append(merged)
-        fields.append((result[0], result[1]))
-    return RFResult(fields, diagnostics)
+        local_axes, kept = (axes, tuple(range(len(node.inputs)))) if gated is None else gated
+        kept_sources = [src for src in (local[node.inputs[k][0]] for k in kept) if src is not None]
+        if local_axes is None or len(kept_sources) < len(kept):
+            local.append(None)
+        else:
+            local.append(_propagate(graph, node, local_axes, kept_sources, [node.input_shapes[k] for k in kept],
+                                    budget, too_far, None))
+    return RFResult(fields, diagnostics, local)
+
+
+def _propagate(graph: Graph, node: Node, axes, sources: list[tuple[AxisField, AxisField]], shapes,
+               budget: _Budget, too_far: int, diagnostics: list[dict] | None) -> tuple[AxisField, AxisField]:
+    """The field of `node` from the fields of its inputs `sources` (of shapes `shapes`) through its rules `axes`;
+    a misalignment diagnostic is added to `diagnostics` when given."""
+    result = []
+    for axis, rule in enumerate(axes):
+        count = _extent(node.output, axis)
+        for src, shape in zip(sources, shapes):
+            budget.spend(_trace_cost(src[axis], rule, _extent(shape, axis), count, budget.left), node)
+        moved = [_through(src[axis], rule, _extent(shape, axis), count)
+                 for src, shape in zip(sources, shapes)]
+        if len(moved) > 1:
+            budget.spend(count * len(moved) if any(m.lines is None for m in moved) else
+                         sum(len(m.lines or ()) for m in moved), node)
+        merged = moved[0] if len(moved) == 1 else _merge(moved, count)
+        if merged.lines is not None and max(j for j, _, _ in merged.lines) >= too_far:
+            raise SpecError(f"layer {quote(node.name)}: its receptive-field jump along the "
+                            f"{('height', 'width')[axis]} has more than {graph.limits.max_jump_digits:,} digits "
+                            f"(a jump is the product of the strides on the way)",
+                            node.entry.pos if node.entry else None,
+                            hint="raise the limit with --max-jump-digits; `cost` has no such limit")
+        if diagnostics is not None and len(moved) > 1 and not merged.aligned and all(m.aligned for m in moved):
+            diagnostics.append(_misaligned(graph, node, axis, moved))
+        result.append(merged)
+    return (result[0], result[1])
 
 
 def _identity(rule) -> bool:
@@ -399,5 +424,5 @@ def _axes(node: Node, budget: _Budget):
     """The layer's per-axis rules; a layer that is not a sliding window lists the reads of every output position,
     which is charged to `budget` before they are built."""
     if getattr(node.layer, "indexed_rf", False) and len(node.output) == 3:
-        budget.spend(node.output[1] + node.output[2], node)
+        budget.spend(int(node.output[1] + node.output[2]), node)  # rf runs at one input size: ints
     return node.layer.rf_axes(node.input_shapes, node.output)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Callable, Mapping
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from ..graph import Node
 from ..layers import Dim, numel
 
@@ -33,9 +33,12 @@ class Rule:
     count: Callable[[Node], Dim]
     """The count (in a sweep, per-size arrays: see `cnncalc.layers.base`)."""
     depends_on_call: Callable[[Node], bool] | None = None
-    """Whether the count of this node changes with how PyTorch calls the layer (the spec's `call:`)."""
+    """Whether the count of this node may change with how PyTorch calls the layer (the spec's `call:`)."""
     counted: bool = True
     """False for a rule that gives 0 whatever the node (made by `zero`)."""
+    calls: tuple[str, ...] | None = None
+    """The `call:` forms the tool tells apart for this type, its usual form (what `count` assumes without a mark)
+    first; a `call:` outside them is refused where the spec says it. None: the rule does not read `call:`."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,17 @@ class Convention:
     its first paragraph goes to the README's table of conventions."""
 
     def count(self, node: Node) -> Dim | None:
-        """The tool's figure for `node`, or None when the tool's rule for its type is unknown."""
+        """The tool's figure for `node`, or None when the tool's rule for its type is unknown. SpecError (at the
+        spec's `call:`) for a form of call the rule does not know."""
         rule = self.rules.get(node.type)
-        return None if rule is None else rule.count(node)
+        if rule is None:
+            return None
+        entry = node.entry
+        if rule.calls is not None and entry is not None and entry.call is not None and entry.call not in rule.calls:
+            raise SpecError(f"layer {quote(node.name)}: {self.name} has no rule for {node.type} called as "
+                            f"`call: {entry.call}`", entry.key_pos.get("call", entry.pos),
+                            hint=f"{self.name} tells apart {', '.join(rule.calls)} for {node.type}: {rule.doc}")
+        return rule.count(node)
 
 
 def call(node: Node, default: str = "module") -> str:

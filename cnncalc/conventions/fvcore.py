@@ -35,7 +35,7 @@ CONVENTION = register_convention(Convention(
         "batchnorm": per_input(2, "2 per element (eval mode; 5 in training)"),
         "adaptive_avgpool": per_input(1, "1 per input element, whatever the output size"),
         "global_avgpool": Rule("1 per input element (adaptive_avg_pool2d); 0 with call: method (x.mean)",
-                               _global_avg, lambda node: True),
+                               _global_avg, lambda node: True, calls=("module", "functional", "method")),
         "upsample": Rule("nearest: 1 per output element; bilinear: 4", _upsample),
         "squeeze_excitation": Rule("its convs' MACs 2*C*squeeze + 1 per input element for the average (0 with "
                                    "pool_call: method); activation, gate and product 0", _squeeze_excitation),

@@ -282,6 +282,14 @@ class Layer:
         Here the rules "identity" and "global"; a "window" or "indexed" layer type overrides it."""
         return _BASE_RF[self.rf]
 
+    def local_rf(self, inputs: Sequence[Shape], output: Shape) -> tuple[tuple[Window, Window], tuple[int, ...]] | None:
+        """The rule of the *local* receptive field (analyzers/rf.py) where it differs from `rf_axes`: for a layer
+        that is global only because a per-channel gate sees the whole image (a C x 1 x 1 map broadcast over a larger
+        one), (rules per axis, the inputs that are not gates), the gate taken as a constant. None (the default):
+        the local field follows `rf_axes` over every input, so a true global (global pool, flatten, linear) has
+        none."""
+        return None
+
     @property
     def indexed_rf(self) -> bool:
         """Whether the receptive field is traced position by position (analyzers/rf.py)."""

@@ -115,6 +115,11 @@ class Mul(Layer):
             raise LayerError("mul broadcasts at some input sizes only")
         return IDENTITY_AXES
 
+    def local_rf(self, inputs: Sequence[Shape], output: Shape):
+        """A broadcast C x 1 x 1 input is a per-channel gate: the local field reads the map inputs only."""
+        maps = tuple(k for k, s in enumerate(inputs) if _equal(s, output) is True)
+        return (IDENTITY_AXES, maps) if maps and len(maps) < len(inputs) else None
+
 
 @register
 @dataclass(frozen=True, slots=True)

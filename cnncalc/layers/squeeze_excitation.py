@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Sequence
 
-from .base import GLOBAL, INT, REGISTRY, Layer, Ops, Shape, attr, choice, register, spatial
+from .base import GLOBAL, IDENTITY_AXES, INT, REGISTRY, Dim, Layer, Ops, Shape, attr, choice, register, spatial
 from .conv import Conv
 from .elementwise import ACTIVATION_NAMES
 from .merge import Mul
@@ -58,8 +58,15 @@ class SqueezeExcitation(Layer):
         spatial(inputs[0], self.type_name)
         return inputs[0]
 
-    def params(self, inputs: Sequence[Shape], output: Shape) -> int:
-        return sum(layer.params(shapes, out) for layer, shapes, out in self.parts(inputs[0]))
+    def local_rf(self, inputs: Sequence[Shape], output: Shape):
+        """The input times its gate: with the gate taken as a constant, the identity."""
+        return IDENTITY_AXES, (0,)
+
+    def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
+        total: Dim = 0
+        for layer, shapes, out in self.parts(inputs[0]):
+            total = total + layer.params(shapes, out)
+        return total
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         counts = [layer.ops(shapes, out) for layer, shapes, out in self.parts(inputs[0])]

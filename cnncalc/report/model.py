@@ -6,6 +6,7 @@ raising SCHEMA_VERSION.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .. import conventions
@@ -13,6 +14,7 @@ from ..errors import SpecError, quote, suggest
 from ..analyzers.cost import columns as metric_columns, cost_metrics, measure, totals as tally
 from ..analyzers.rf import dependencies_at, receptive_fields
 from ..graph import Graph, Node
+from ..spec import CALLS
 
 SCHEMA_VERSION = 1
 
@@ -38,11 +40,13 @@ def _input_names(graph: Graph, node: Node) -> list[str]:
 
 def _convention_diagnostics(graph: Graph, convention: str) -> list[dict]:
     """Why a tool's figure differs: layer types it has no rule for, counts as 0, or counts by how PyTorch calls
-    them (where the spec gives no `call:`, the default form is assumed)."""
+    them (one `convention-call-assumed` note for the layers without `call:` whose figure another form would change,
+    naming those forms; where every form the tool knows counts alike, no note)."""
     preset = conventions.get(convention)
     if preset is None:
         return []
-    diagnostics = []
+    diagnostics: list[dict[str, Any]] = []
+    assumed_types: list[dict] = []
     by_type: dict[str, list[Node]] = {}
     for node in graph.layers:
         by_type.setdefault(node.type, []).append(node)
@@ -55,18 +59,40 @@ def _convention_diagnostics(graph: Graph, convention: str) -> list[dict]:
                                            "total is a lower bound", "layers": names})
             continue
         if rule.depends_on_call is not None:
-            assumed = [n.name for n in nodes if rule.depends_on_call(n) and (n.entry is None or n.entry.call is None)]
+            unmarked = [n for n in nodes if rule.depends_on_call(n) and (n.entry is None or n.entry.call is None)]
+            if rule.calls is None:  # a plug-in's rule that does not list its forms: every other form may differ
+                changes = {n.name: [c for c in CALLS if c != "module"] for n in unmarked}
+            else:
+                changes = {n.name: _forms_that_change(rule, n) for n in unmarked}
+            assumed = [name for name, forms in changes.items() if forms]
             if assumed:
-                diagnostics.append({
-                    "severity": "info", "code": "convention-call-assumed",
-                    "message": f"{preset.name} counts {type_name} by how PyTorch calls it ({rule.doc}); "
-                               f"{_layers(assumed)} without `call:` counted in the default form; mark "
-                               "`call: functional` (or method, operator) where the model differs", "layers": assumed})
+                forms = [c for c in CALLS if any(c in changes[name] for name in assumed)]
+                assumed_types.append({"type": type_name, "assumed": rule.calls[0] if rule.calls else "module",
+                                      "changes_with": forms, "layers": assumed})
         if rule.doc.startswith(("0", "not counted")):
             diagnostics.append({"severity": "info", "code": "convention-not-counted",
                                 "message": f"{preset.name} counts {type_name} as 0 ({rule.doc}): {_layers(names)}",
                                 "layers": names})
+    if assumed_types:
+        parts = "; ".join(f"{t['type']} ({_layers(t['layers'])}) as {t['assumed']}, which "
+                          + " or ".join(f"`call: {form}`" for form in t["changes_with"]) + " would count otherwise"
+                          for t in assumed_types)
+        layers = [name for t in assumed_types for name in t["layers"]]
+        diagnostics.append({"severity": "info", "code": "convention-call-assumed",
+                            "message": f"{preset.name} counts some layers by how PyTorch calls them; "
+                                       f"{_layers(layers)} without `call:` are counted in their usual form: {parts} "
+                                       "(see `cnncalc layers --convention " + preset.name + "`)",
+                            "layers": layers, "types": assumed_types})
     return diagnostics
+
+
+def _forms_that_change(rule: conventions.Rule, node: Node) -> list[str]:
+    """The forms the rule knows whose count for `node` differs from that of its usual form."""
+    entry = node.entry
+    if entry is None or not rule.calls:
+        return []
+    usual = rule.count(node)
+    return [form for form in rule.calls[1:] if rule.count(replace(node, entry=replace(entry, call=form))) != usual]
 
 
 def _layers(names: list[str]) -> str:
@@ -132,11 +158,14 @@ def rf_report(graph: Graph, layer: str | None = None, at: tuple[int, int] | None
     for node in graph.layers:
         row: dict[str, Any] = {"name": node.name, "type": node.type, "output": _output(node)}
         fields = result.fields[node.index]
+        count_h = int(node.output[1]) if len(node.output) == 3 else 1
+        count_w = int(node.output[2]) if len(node.output) == 3 else 1
         if fields is None:
             row["global"] = True
+            local = result.local[node.index]
+            if local is not None:  # global through a per-channel gate only: the field of the spatial path
+                row["local"] = {"height": local[0].to_json(count_h), "width": local[1].to_json(count_w)}
         else:
-            count_h = int(node.output[1]) if len(node.output) == 3 else 1
-            count_w = int(node.output[2]) if len(node.output) == 3 else 1
             row["global"] = False
             row["rf"] = {"height": fields[0].to_json(count_h), "width": fields[1].to_json(count_w)}
         rows.append(row)

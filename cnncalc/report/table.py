@@ -119,17 +119,24 @@ _RF_COLUMNS = (Column("layer", kind=NAME, priority=REQUIRED), Column("type", kin
 
 def rf_table(doc: dict) -> Table:
     rows = []
+    gated = False
     for row in doc["layers"]:
-        if row["global"]:
+        if row["global"] and "local" not in row:
             rows.append((row["name"], row["type"], _shape(row["output"]), "global", "", "", "whole input", ""))
             continue
-        h, w = row["rf"]["height"], row["rf"]["width"]
+        h, w = (row["local"] if row["global"] else row["rf"])["height"], (row["local"] if row["global"] else
+                                                                         row["rf"])["width"]
+        gate = "*" if row["global"] else ""
+        gated = gated or row["global"]
         mark = "" if h["aligned"] and w["aligned"] else " (misaligned)"
-        rows.append((row["name"], row["type"], _shape(row["output"]), f"{h['size']}x{w['size']}",
+        rows.append((row["name"], row["type"], _shape(row["output"]), f"{h['size']}x{w['size']}{gate}",
                      _pair(h, w, "jump"), _pair(h, w, "padding"), h["bounds"] + mark,
                      w["bounds"] if w["bounds"] != h["bounds"] else "same"))
-    return Table(_title(doc, "receptive fields"), _RF_COLUMNS, rows,
-                 caption="output index i depends on input rows/cols in the bounds shown (0-based, before clipping)")
+    caption = "output index i depends on input rows/cols in the bounds shown (0-based, before clipping)"
+    if gated:
+        caption += ("; * global only through a channel gate (squeeze-excitation, mul by C x 1 x 1): the field of "
+                    "the spatial path, the gate as a constant")
+    return Table(_title(doc, "receptive fields"), _RF_COLUMNS, rows, caption=caption)
 
 
 def at_lines(doc: dict) -> list[str]:
