@@ -57,6 +57,35 @@ def test_torchvision_published_figures(name):
     assert totals(name, "torchvision")["macs"] == t["macs"]
 
 
+
+# torchvision 0.29's sibling builders, each the same classes with another configuration: weights.meta["num_params"]
+# and meta["_ops"]. A zoo spec set (`--set`) as the builder calls its class reaches them: its table is data.
+SIBLINGS = {
+    "resnet101": ("resnet50", {"depth3": 23}, 44_549_160, 7.801),  # ResNet(Bottleneck, [3, 4, 23, 3])
+    "resnet152": ("resnet50", {"depth2": 8, "depth3": 36}, 60_192_808, 11.514),  # [3, 8, 36, 3]
+    "densenet161": ("densenet121", {"growth_rate": 48, "depth3": 36, "depth4": 24, "num_init_features": 96},
+                    28_681_000, 7.728),  # DenseNet(48, (6, 12, 36, 24), 96)
+    "densenet169": ("densenet121", {"depth3": 32, "depth4": 32}, 14_149_480, 3.36),  # (6, 12, 32, 32)
+    "densenet201": ("densenet121", {"depth3": 48, "depth4": 32}, 20_013_928, 4.291),  # (6, 12, 48, 32)
+    "vgg11": ("vgg16", {"depth1": 1, "depth2": 1, "depth3": 2, "depth4": 2, "depth5": 2}, 132_863_336, 7.609),
+    "vgg11_bn": ("vgg16", {"depth1": 1, "depth2": 1, "depth3": 2, "depth4": 2, "depth5": 2, "batch_norm": True},
+                 132_868_840, 7.609),  # cfg "A"
+    "vgg13": ("vgg16", {"depth3": 2, "depth4": 2, "depth5": 2}, 133_047_848, 11.308),  # cfg "B"
+    "vgg13_bn": ("vgg16_bn", {"depth3": 2, "depth4": 2, "depth5": 2}, 133_053_736, 11.308),
+    "vgg19": ("vgg16", {"depth3": 4, "depth4": 4, "depth5": 4}, 143_667_240, 19.632),  # cfg "E"
+    "vgg19_bn": ("vgg16_bn", {"depth3": 4, "depth4": 4, "depth5": 4}, 143_678_248, 19.632),
+    "vgg16_bn": ("vgg16", {"batch_norm": True}, 138_365_992, 15.470),
+}
+
+
+@pytest.mark.parametrize("sibling", sorted(SIBLINGS))
+def test_zoo_parameters_give_torchvision_siblings(sibling):
+    name, overrides, params, gflops = SIBLINGS[sibling]
+    path = ZOO / f"{name}.yaml"
+    values = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in overrides.items()}
+    t = cnncalc.cost_report(cnncalc.load(path.read_text(), str(path), overrides=values))["totals"]
+    assert (t["params"], round(t["macs"] / 1e9, 3)) == (params, gflops)
+
 # Tool totals measured on torchvision's models (fvcore FlopCountAnalysis.total(); ptflops
 # get_model_complexity_info(..., backend='pytorch') MACs).
 TOOLS = {
