@@ -39,6 +39,9 @@ PUBLISHED = {
     "inception_v3": (27_161_264 - 3_326_696, 5_713_216_096, 5.713),
     "mobilenet_v2": (3_504_872, 300_774_272, 0.301),
     "mobilenet_v3_large": (5_483_032, None, 0.217),
+    # written from torchvision/models/mobilenetv3.py; MobileNet_V3_Small_Weights.IMAGENET1K_V1's meta, and the
+    # MACs measured with forward hooks on its Conv2d and Linear modules (torch 2.14.1, torchvision 0.29.1)
+    "mobilenet_v3_small": (2_542_856, 56_510_400, 0.057),
     "squeezenet1_0": (1_248_424, 818_924_576, 0.819),
     "densenet121": (7_978_856, 2_834_161_664, 2.834),
     "shufflenet_v2_x1_0": (2_278_604, None, 0.145),
@@ -70,6 +73,7 @@ TOOLS = {
     "inception_v3": (5_731_282_144, 5_747_660_552),
     "mobilenet_v2": (314_193_216, 320_300_008),
     "mobilenet_v3_large": (226_033_824, 231_316_416),
+    "mobilenet_v3_small": (59_649_536, 60_910_032),
     "squeezenet1_0": (819_093_576, 836_821_960),
     "densenet121": (2_865_546_752, 2_899_843_048),
     "shufflenet_v2_x1_0": (148_808_392, 152_387_568),
