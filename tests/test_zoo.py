@@ -39,6 +39,9 @@ PUBLISHED = {
     "inception_v3": (27_161_264 - 3_326_696, 5_713_216_096, 5.713),
     "mobilenet_v2": (3_504_872, 300_774_272, 0.301),
     "mobilenet_v3_large": (5_483_032, None, 0.217),
+    # written from torchvision/models/mobilenetv3.py; MobileNet_V3_Small_Weights.IMAGENET1K_V1's meta, and the
+    # MACs measured with forward hooks on its Conv2d and Linear modules (torch 2.14.1, torchvision 0.29.1)
+    "mobilenet_v3_small": (2_542_856, 56_510_400, 0.057),
     "squeezenet1_0": (1_248_424, 818_924_576, 0.819),
     "densenet121": (7_978_856, 2_834_161_664, 2.834),
     "shufflenet_v2_x1_0": (2_278_604, None, 0.145),
@@ -99,11 +102,32 @@ TOOLS = {
     "inception_v3": (5_731_282_144, 5_747_660_552),
     "mobilenet_v2": (314_193_216, 320_300_008),
     "mobilenet_v3_large": (226_033_824, 231_316_416),
+    "mobilenet_v3_small": (59_649_536, 60_910_032),
     "squeezenet1_0": (819_093_576, 836_821_960),
     "densenet121": (2_865_546_752, 2_899_843_048),
     "shufflenet_v2_x1_0": (148_808_392, 152_387_568),
     "efficientnet_b0": (401_659_392, 410_196_896),
 }
+
+
+# torchvision's other ShuffleNetV2 widths are the same code with another stages_out_channels table
+# (shufflenet_v2_x0_5 ... x2_0): the spec's parameters set to that table give their published num_params and _ops
+# (ShuffleNet_V2_X*_Weights.IMAGENET1K_V1).
+SHUFFLENET_V2 = {
+    "x0_5": ((48, 96, 192, 1024), 1_366_792, 0.040),
+    "x1_5": ((176, 352, 704, 1024), 3_503_624, 0.296),
+    "x2_0": ((244, 488, 976, 2048), 7_393_996, 0.583),
+}
+
+
+@pytest.mark.parametrize("width", sorted(SHUFFLENET_V2))
+def test_shufflenet_v2_widths_from_the_stage_table(width):
+    channels, params, gflops = SHUFFLENET_V2[width]
+    names = ("stage2_out", "stage3_out", "stage4_out", "conv5_out")
+    path = ZOO / "shufflenet_v2_x1_0.yaml"
+    g = cnncalc.load(path.read_text(), str(path), overrides={n: str(c) for n, c in zip(names, channels)})
+    t = cnncalc.cost_report(g)["totals"]
+    assert (t["params"], round(t["macs"] / 1e9, 3)) == (params, gflops)
 
 
 @pytest.mark.parametrize("name", sorted(TOOLS))
@@ -123,7 +147,8 @@ def test_the_two_call_forms_are_what_separates_the_presets_from_the_tools():
 
 
 # google-research/receptive_field, receptive_field/RECEPTIVE_FIELD_TABLE.md, resolution 224:
-# (end-point, receptive field, effective stride, effective padding)
+# (end-point, receptive field, effective stride, effective padding); end-points by their layer names in the specs
+# (TF-Slim's Conv2d_1a_3x3 is the relu `Conv2d_1a_3x3/relu`, Conv2d_1_pointwise is `Conv2d_1/pointwise`)
 RF_TABLE = {
     "slim_alexnet_v2": [("conv1", 11, 4, 0), ("pool1", 19, 8, 0), ("conv2", 51, 8, 16), ("conv3", 99, 16, 32),
                         ("conv4", 131, 16, 48), ("conv5", 163, 16, 64), ("pool5", 195, 32, 64)],
@@ -131,19 +156,20 @@ RF_TABLE = {
                     ("conv3_1", 24, 4, 10), ("conv3_2", 32, 4, 14), ("pool3", 44, 8, 18), ("conv4_1", 60, 8, 26),
                     ("conv4_2", 76, 8, 34), ("pool4", 100, 16, 42), ("conv5_1", 132, 16, 58),
                     ("conv5_2", 164, 16, 74), ("pool5", 212, 32, 90)],
-    "slim_inception_v3": [("Conv2d_1a_3x3", 3, 2, 0), ("Conv2d_2a_3x3", 7, 2, 0), ("Conv2d_2b_3x3", 11, 2, 2),
-                          ("MaxPool_3a_3x3", 15, 4, 2), ("Conv2d_3b_1x1", 15, 4, 2), ("Conv2d_4a_3x3", 23, 4, 2),
+    "slim_inception_v3": [("Conv2d_1a_3x3/relu", 3, 2, 0), ("Conv2d_2a_3x3/relu", 7, 2, 0),
+                          ("Conv2d_2b_3x3/relu", 11, 2, 2), ("MaxPool_3a_3x3", 15, 4, 2),
+                          ("Conv2d_3b_1x1/relu", 15, 4, 2), ("Conv2d_4a_3x3/relu", 23, 4, 2),
                           ("MaxPool_5a_3x3", 31, 8, 2), ("Mixed_5b", 63, 8, 18), ("Mixed_5c", 95, 8, 34),
                           ("Mixed_5d", 127, 8, 50), ("Mixed_6a", 159, 16, 58), ("Mixed_6b", 351, 16, 154),
                           ("Mixed_6c", 543, 16, 250), ("Mixed_6d", 735, 16, 346), ("Mixed_6e", 927, 16, 442),
                           ("Mixed_7a", 1055, 32, 490), ("Mixed_7b", 1183, 32, 554), ("Mixed_7c", 1311, 32, 618)],
-    "slim_mobilenet_v1": [("Conv2d_0", 3, 2, 0), ("Conv2d_1_pointwise", 7, 2, 2), ("Conv2d_2_pointwise", 11, 4, 2),
-                          ("Conv2d_3_pointwise", 19, 4, 6), ("Conv2d_4_pointwise", 27, 8, 6),
-                          ("Conv2d_5_pointwise", 43, 8, 14), ("Conv2d_6_pointwise", 59, 16, 14),
-                          ("Conv2d_7_pointwise", 91, 16, 30), ("Conv2d_8_pointwise", 123, 16, 46),
-                          ("Conv2d_9_pointwise", 155, 16, 62), ("Conv2d_10_pointwise", 187, 16, 78),
-                          ("Conv2d_11_pointwise", 219, 16, 94), ("Conv2d_12_pointwise", 251, 32, 94),
-                          ("Conv2d_13_pointwise", 315, 32, 126)],
+    "slim_mobilenet_v1": [("Conv2d_0", 3, 2, 0), ("Conv2d_1/pointwise", 7, 2, 2), ("Conv2d_2/pointwise", 11, 4, 2),
+                          ("Conv2d_3/pointwise", 19, 4, 6), ("Conv2d_4/pointwise", 27, 8, 6),
+                          ("Conv2d_5/pointwise", 43, 8, 14), ("Conv2d_6/pointwise", 59, 16, 14),
+                          ("Conv2d_7/pointwise", 91, 16, 30), ("Conv2d_8/pointwise", 123, 16, 46),
+                          ("Conv2d_9/pointwise", 155, 16, 62), ("Conv2d_10/pointwise", 187, 16, 78),
+                          ("Conv2d_11/pointwise", 219, 16, 94), ("Conv2d_12/pointwise", 251, 32, 94),
+                          ("Conv2d_13/pointwise", 315, 32, 126)],
     "slim_resnet_v1_50": [("block1", 35, 8, 15), ("block2", 99, 16, 47), ("block3", 291, 32, 143),
                           ("block4", 483, 32, 239)],
 }
