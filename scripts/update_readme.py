@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 import cnncalc  # noqa: E402
 from cnncalc import conventions  # noqa: E402
+from cnncalc.analyzers import Step  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.report.table import convention_text  # noqa: E402
 
@@ -129,6 +130,11 @@ def json_cost() -> str:
                     doc["columns"], "}, ...],", 22),
              *_keys('          "totals": {', list(doc["totals"]), "},", 21),
              '          "diagnostics": [{"severity", "code", "message", "layers": [...]}, ...]}']
+    training = cnncalc.cost_report(graph, step=Step(optimizer="sgd"))
+    added = [c for c in training["columns"] if c not in doc["columns"]]
+    lines += textwrap.wrap(f"          (--training: \"training\": {{\"batch\", \"optimizer\"}} after \"convention\", and "
+                           f"the columns {', '.join(added)}; the optimizer's only with --optimizer)", 116,
+                           subsequent_indent=" " * 11, break_on_hyphens=False)
     for columns in dict.fromkeys(map(tuple, presets.values())):
         names = "|".join(name for name, c in presets.items() if tuple(c) == columns)
         lines += textwrap.wrap(f"          (--convention {names}: the columns are {', '.join(columns)}, macs being "
@@ -148,7 +154,6 @@ def optimizers() -> str:
 def training_figures() -> str:
     """One training step of ResNet-50 per image, and at batch 32 with Adam, from the tool."""
     graph = _load(ROOT / "specs" / "zoo" / "resnet50.yaml")
-    from cnncalc.analyzers import Step
     one = cnncalc.cost_report(graph, step=Step())["totals"]
     big = cnncalc.cost_report(graph, step=Step(32, "adam"))["totals"]
     return "\n".join([

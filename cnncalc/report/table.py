@@ -187,6 +187,9 @@ def metrics_text(convention: str = "cnncalc") -> str:
     from ..analyzers.cost import cost_metrics
     lines = [f"- {', '.join([*m.columns, *(e.key for e in m.extra_totals)])}\n  {m.doc}"
              for m in cost_metrics(convention)]
+    if convention == "cnncalc":  # the columns `--training` adds (backward convention above)
+        lines += [f"- {', '.join(m.columns)} (with --training)\n  {m.doc}" for m in METRICS.values()
+                  if m.training_only]
     return "\nColumns of `cnncalc cost` (JSON keys; the extra totals after the column sums):\n" + "\n".join(lines)
 
 
