@@ -9,8 +9,15 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from dataclasses import dataclass
+
+from cnncalc.analyzers import Step
+from cnncalc.analyzers.backward import backward_counts
 from cnncalc.api import parse
 from cnncalc.cli import app
+from cnncalc.errors import SpecError
+from cnncalc.graph import Node
+from cnncalc.layers import Layer
 
 SPEC = """\
 input: [2, 6, 6]
@@ -104,3 +111,14 @@ def test_refusals(args, words):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert words in result.stderr and "error:" in result.stderr
+
+
+def test_a_layer_type_without_a_backward_rule_is_refused():
+    @dataclass(frozen=True)
+    class NoRule(Layer):
+        type_name = "no_rule"
+        rf = "identity"
+
+    node = Node(1, "x", NoRule(), ((0, 0),), ((3, 4, 4),), ((3, 4, 4),), None)
+    with pytest.raises(SpecError, match="states no backward rule"):
+        backward_counts(node, Step(no_grad=frozenset({0}), readers={}))
