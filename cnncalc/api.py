@@ -134,14 +134,41 @@ def from_dict(doc: dict, name: str = "<dict>", limits: Limits = Limits(), *, par
     return parse(text, name, limits, params=params, input_size=input_size)
 
 
-def compare(networks: Sequence[Network], convention: str = "cnncalc") -> CompareReport:
-    """Totals of several specs side by side, with ratios to the first (`cnncalc compare`)."""
+def compare(networks: Sequence[Network], convention: str = "cnncalc", training: bool = False,
+            batch: int | None = None, optimizer: str | None = None) -> CompareReport:
+    """Totals of several specs side by side, with ratios to the first (`cnncalc compare`); of one training step
+    each with `training` (see `Network.cost`)."""
     from .report import compare_report
     if len(networks) < 2:
         raise SpecError("compare needs at least two specs")
-    docs = [network.cost(convention).document for network in networks]
+    docs = [network.cost(convention, training=training, batch=batch, optimizer=optimizer).document
+            for network in networks]
     with _placed(networks[0].name):
         return CompareReport(compare_report(docs), networks[0].name)
+
+
+def training_step(training: bool, batch: int | None = None, optimizer: str | None = None,
+                  convention: str = "cnncalc"):
+    """The `analyzers.Step` of `--training [--batch N] [--optimizer NAME]`, or None without `training`; SpecError for
+    a batch below 1, an unknown optimizer, either without `training`, or training under a tool's convention."""
+    from difflib import get_close_matches
+    from .analyzers.base import Step
+    from .analyzers.optimizer import OPTIMIZERS
+    if not training:
+        if batch is not None or optimizer is not None:
+            raise SpecError(f"{'--batch' if batch is not None else '--optimizer'} counts a training step",
+                            hint="add --training")
+        return None
+    if batch is not None and (type(batch) is not int or batch < 1):
+        raise SpecError(f"--batch must be an integer of at least 1, got {batch!r}")
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        close = get_close_matches(str(optimizer), list(OPTIMIZERS), 1)
+        raise SpecError(f"unknown optimizer {optimizer!r}",
+                        hint=f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(OPTIMIZERS))
+    if convention != "cnncalc":
+        raise SpecError(f"--training counts by the cnncalc convention; {convention} reports no backward pass",
+                        hint="leave out --convention")
+    return Step(1 if batch is None else batch, optimizer)
 
 
 def parse_index(text: str) -> tuple[int, int]:
@@ -233,19 +260,23 @@ class Network:
         """A SpecError about this spec as a whole (at line 1, column 1)."""
         return SpecError(message, Position(self.name, 1, 1), hint)
 
-    def cost(self, convention: str = "cnncalc", group_by: str | None = None) -> CostReport:
+    def cost(self, convention: str = "cnncalc", group_by: str | None = None, training: bool = False,
+             batch: int | None = None, optimizer: str | None = None) -> CostReport:
         """Parameters, operations and memory per layer, and their totals (`cnncalc cost`), counted by
         `convention` (`cnncalc`, or a tool's: `torchvision`, `fvcore`, `ptflops`), summed by `group_by`
-        (`type` or `block`) when given."""
+        (`type` or `block`) when given. With `training`, one training step over `batch` images (default 1): the
+        forward pass in training mode, the backward pass and, with `optimizer` (sgd, momentum, nesterov, adam,
+        adamw), the update (cnncalc convention only)."""
         from . import conventions
         from .report import cost_report, group_report
         with _placed(self.name):
             conventions.get(convention)  # a SpecError with the closest name for an unknown one
             if group_by not in (None, "type", "block"):
                 raise SpecError(f"group_by is 'type' or 'block', got {group_by!r}")
+            step = training_step(training, batch, optimizer, convention)
         graph = self.graph
         with _placed(self.name):
-            doc = cost_report(graph, convention)
+            doc = cost_report(graph, convention, step)
             if group_by is None:
                 return CostReport(doc, self.name)
             return GroupReport(group_report(doc, group_by), self.name)
@@ -275,13 +306,16 @@ class Network:
                 "valid": True, "layers": [{k: row[k] for k in ("name", "type", "inputs", "output")}
                                           for row in doc["layers"]]}, self.name)
 
-    def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc") -> SweepReport:
-        """Totals at every input size (`cnncalc cost --input`), counted by `convention` as `cost` counts."""
+    def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc", training: bool = False,
+                   batch: int | None = None, optimizer: str | None = None) -> SweepReport:
+        """Totals at every input size (`cnncalc cost --input`), counted by `convention` (of one training step with
+        `training`) as `cost` counts."""
         from . import conventions
         from .sweep import cost_sweep
         with _placed(self.name):
             conventions.get(convention)  # a SpecError with the closest name for an unknown one
-        return self._sweep(lambda graph, wanted: cost_sweep(graph, wanted, convention), sizes)
+            step = training_step(training, batch, optimizer, convention)
+        return self._sweep(lambda graph, wanted: cost_sweep(graph, wanted, convention, step), sizes)
 
     def rf_sweep(self, sizes: Sizes) -> SweepReport:
         """The receptive field of the last spatial layer at every input size (`cnncalc rf --input`)."""

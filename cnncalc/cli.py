@@ -136,6 +136,23 @@ def _metrics(names: Optional[list[str]]) -> list[str]:
     return _checked(require_metrics, names)
 
 
+TrainingOpt = Annotated[bool, typer.Option("--training", help="count one training step: forward in training mode, "
+                                          "backward pass (see `cnncalc layers`) and, with --optimizer, the update")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch", metavar="N", help="images per training step (default 1; "
+                                                "with --training)")]
+
+
+class OptimizerName(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    nesterov = "nesterov"
+    adam = "adam"
+    adamw = "adamw"
+
+
+OptimizerOpt = Annotated[Optional[OptimizerName], typer.Option(
+    "--optimizer", help="count the update and state of this optimizer (with --training; PyTorch's defaults)")]
+
 ConventionOpt = Annotated[str, typer.Option("--convention", metavar="NAME", help=_convention_help(),
                                             callback=_convention)]
 MetricOpt = Annotated[Optional[list[str]], typer.Option(
@@ -148,15 +165,17 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-         sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None, sets: SetOpt = None) -> None:
+         sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None, training: TrainingOpt = False,
+         batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
         network = _read(spec, max_layers, max_bytes, sets, sizes)
+        step = dict(training=training, batch=batch, optimizer=optimizer and optimizer.value)
         if not _sweeps(sizes):
-            return network.cost(convention, group_by and group_by.value)
+            return network.cost(convention, group_by and group_by.value, **step)
         if group_by is not None:
             raise network.error("--input sweeps the totals; it does not take --group-by")
-        return network.cost_sweep(sizes, convention)
+        return network.cost_sweep(sizes, convention, **step)
     _run(analyse, as_json, output, wide)
 
 
@@ -165,7 +184,8 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False,
-            metric: MetricOpt = None, sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
+            metric: MetricOpt = None, sizes: OneInputOpt = None, training: TrainingOpt = False,
+            batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def analyse():
         from .api import compare
@@ -173,7 +193,7 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
             raise SpecError("standard input can be read only once; name - at most once")
         networks = [_read(s, max_layers, max_bytes, sets, sizes) for s in specs]
         _one_size(networks[0], sizes, "compare")
-        return compare(networks, convention)
+        return compare(networks, convention, training, batch, optimizer and optimizer.value)
     _run(analyse, as_json, output, wide)
 
 

@@ -47,7 +47,7 @@ import re
 from typing import Any, Iterator, Sequence
 
 from . import conventions
-from .analyzers.base import Metric
+from .analyzers.base import Metric, Step
 from .analyzers.cost import cost_metrics, measure, total_keys, totals
 from .analyzers.rf import Lines, lower_bound, union_lines, upper_bound, window_lines
 from .errors import SpecError
@@ -367,12 +367,14 @@ def _as_int(value: Any, j: int) -> int:
     return int(value[j]) if getattr(value, "ndim", 0) else int(value)
 
 
-def cost_sweep(graph: Graph, sizes: Sequence[tuple[int, int]], convention: str = conventions.DEFAULT) -> dict:
-    """The cost document's `totals` (every column sum and extra total, by `convention`) at every input size, one
-    row per valid size: the pipeline of `cnncalc cost` run once over arrays of sizes."""
+def cost_sweep(graph: Graph, sizes: Sequence[tuple[int, int]], convention: str = conventions.DEFAULT,
+               step: Step | None = None) -> dict:
+    """The cost document's `totals` (every column sum and extra total, by `convention`, of a training `step` when
+    given) at every input size, one row per valid size: the pipeline of `cnncalc cost` run once over arrays of
+    sizes."""
     if not sizes:
         raise SpecError("no input sizes to sweep")
-    metrics = cost_metrics(convention)
+    metrics = cost_metrics(convention, step and step.on(graph))
     dtype = _dtype(graph, sizes, metrics)
     alive, failures = _valid(graph, sizes, dtype)
     keys = total_keys(metrics)
@@ -386,7 +388,9 @@ def cost_sweep(graph: Graph, sizes: Sequence[tuple[int, int]], convention: str =
             row.update((key, _as_int(counts[key], j)) for key in keys)
             rows.append(row)
     diagnostics = [_invalid_diagnostic(graph, sizes, failures)] if failures else []
-    return {**header(graph), "convention": convention, "columns": keys, "sweep": rows, "diagnostics": diagnostics}
+    training = {} if step is None else {"training": {"batch": step.batch, "optimizer": step.optimizer}}
+    return {**header(graph), "convention": convention, **training, "columns": keys, "sweep": rows,
+            "diagnostics": diagnostics}
 
 
 # ------------------------------------------------------------------------------------------ receptive fields

@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 import cnncalc  # noqa: E402
 from cnncalc import conventions  # noqa: E402
+from cnncalc.analyzers import Step  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.report.table import convention_text  # noqa: E402
 
@@ -130,6 +131,11 @@ def json_cost() -> str:
                     doc["columns"], "}, ...],", 22),
              *_keys('          "totals": {', list(doc["totals"]), "},", 21),
              '          "diagnostics": [{"severity", "code", "message", "layers": [...]}, ...]}']
+    training = cnncalc.cost_report(graph, step=Step(optimizer="sgd"))
+    added = [c for c in training["columns"] if c not in doc["columns"]]
+    lines += textwrap.wrap(f"          (--training: \"training\": {{\"batch\", \"optimizer\"}} after \"convention\", and "
+                           f"the columns {', '.join(added)}; the optimizer's only with --optimizer)", 116,
+                           subsequent_indent=" " * 11, break_on_hyphens=False)
     for columns in dict.fromkeys(map(tuple, presets.values())):
         names = "|".join(name for name, c in presets.items() if tuple(c) == columns)
         lines += textwrap.wrap(f"          (--convention {names}: the columns are {', '.join(columns)}, macs being "
@@ -138,8 +144,30 @@ def json_cost() -> str:
     return "\n".join(lines + ["```"])
 
 
+def optimizers() -> str:
+    """The optimizer table of `--optimizer`, from its registry."""
+    from cnncalc.analyzers.optimizer import OPTIMIZERS
+    lines = ["| --optimizer | PyTorch | state per parameter | mults | adds | square roots |", "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {o.name} | `{o.pytorch}` | {o.state} | {o.mults} | {o.adds} | {o.roots} |" for o in OPTIMIZERS.values()]
+    return "\n".join(lines)
+
+
+def training_figures() -> str:
+    """One training step of ResNet-50 per image, and at batch 32 with Adam, from the tool."""
+    graph = _load(ROOT / "specs" / "zoo" / "resnet50.yaml")
+    one = cnncalc.cost_report(graph, step=Step())["totals"]
+    big = cnncalc.cost_report(graph, step=Step(32, "adam"))["totals"]
+    return "\n".join([
+        "| resnet50, 3x224x224 | forward MACs | backward MACs | training MACs | optimizer mults | optimizer state |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| `--training` (one image) | {one['macs']:,} | {one['backward_macs']:,} | {one['training_macs']:,} | - | - |",
+        f"| `--training --batch 32 --optimizer adam` | {big['macs']:,} | {big['backward_macs']:,} | "
+        f"{big['training_macs']:,} | {big['optimizer_mults']:,} | {big['optimizer_state']:,} |"])
+
+
 SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
-            "conventions": conventions_table, "json-cost": json_cost}
+            "conventions": conventions_table, "json-cost": json_cost, "optimizers": optimizers,
+            "training": training_figures}
 
 
 def render(readme: str) -> str:

@@ -60,9 +60,12 @@ def _runner_command(monkeypatch):
     monkeypatch.setattr(typer.testing, "_get_command", lambda application: COMMAND)
 LAYERS = ("--max-layers", "5000")
 """A mutation that multiplies a `repeat` is refused by the layer limit instead of being analysed at full size: the
-fuzz cases check the contract, and tests/test_limits.py checks the worst cases within the default limits."""
-COMMANDS = [("cost", "--json", *LAYERS), ("rf", "--json", *LAYERS), ("validate", "--json", *LAYERS),
-            ("rf", "--json", "--at", "0,0", *LAYERS)]
+fuzz cases check the contract (exit code, streams, one message), and tests/test_limits.py checks the worst cases
+within the default limits."""
+TRACED = ("--max-traced", "200000")
+"""Likewise for positions traced one by one (`rf --at` across a map widened to 224,000 columns)."""
+COMMANDS = [("cost", "--json", *LAYERS), ("rf", "--json", *LAYERS, *TRACED), ("validate", "--json", *LAYERS),
+            ("rf", "--json", "--at", "0,0", *LAYERS, *TRACED)]
 ERROR = re.compile(r"<stdin>:\d+:\d+: error: ")
 
 CASES = {"yaml": 0, "bytes": 0}

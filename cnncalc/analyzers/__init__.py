@@ -6,9 +6,11 @@ over every node, so adding a metric is adding one module and one `register_metri
 
 from __future__ import annotations
 
-from .base import ExtraTotal, Metric, peak
+from .backward import BACKWARD
+from .base import ExtraTotal, Metric, Step, peak
 from .memory import MEMORY
 from .ops import OPS
+from .optimizer import OPTIMIZER
 from .params import PARAMS
 
 METRICS: dict[str, Metric] = {}
@@ -36,7 +38,7 @@ def register_metric(metric: Metric) -> Metric:
     return metric
 
 
-for _metric in (PARAMS, OPS, MEMORY):
+for _metric in (PARAMS, OPS, MEMORY, BACKWARD, OPTIMIZER):
     register_metric(_metric)
 
-__all__ = ["METRICS", "ExtraTotal", "Metric", "peak", "register_metric"]
+__all__ = ["METRICS", "ExtraTotal", "Metric", "Step", "peak", "register_metric"]

@@ -15,25 +15,34 @@ from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 from .. import conventions
+from ..errors import SpecError
 from ..graph import Node
 from ..layers.base import Dim
 from . import METRICS
-from .base import Metric
+from .base import Metric, Step
 
 
-def cost_metrics(convention: str = conventions.DEFAULT) -> list[Metric]:
+def cost_metrics(convention: str = conventions.DEFAULT, step: Step | None = None) -> list[Metric]:
     """The registered metrics, in column order; under a tool's convention its figure replaces the `ops` metric (as
-    the column `macs`), and every other metric stays."""
+    the column `macs`), and every other metric stays. With a training `step` (cnncalc convention only; resolved
+    with `Step.on(graph)` before measuring), each metric counts as its `training` says, and the training-only
+    metrics join."""
     preset = conventions.get(convention)
+    if step is not None:
+        if preset is not None:
+            raise SpecError(f"--training counts by the cnncalc convention; {preset.name} reports no backward pass",
+                            hint="leave out --convention")
+        chosen = [metric.training(step) if metric.training else metric for metric in METRICS.values()]
+        return [metric for metric in chosen if metric is not None]
     if preset is None:
-        return list(METRICS.values())
+        return [metric for metric in METRICS.values() if not metric.training_only]
 
     def figure(node: Node) -> tuple[Dim]:
         count = preset.count(node)  # None: no rule for the layer type, a diagnostic says so
         return (0 if count is None else count,)
 
     tool = Metric(preset.name, ("macs",), (f"{preset.name} MACs",), preset.figure, figure)
-    return [tool if metric.name == "ops" else metric for metric in METRICS.values()]
+    return [tool if metric.name == "ops" else metric for metric in METRICS.values() if not metric.training_only]
 
 
 def columns(metrics: Sequence[Metric]) -> list[str]:

@@ -18,6 +18,21 @@ Counting convention "cnncalc" (shown by `cnncalc layers` and the README):
 - a multiplication and an addition are counted separately; a MAC is one multiplication of a conv or linear layer;
 - a comparison is one `max` of two values; an activation is one evaluation of a non-linear function on one element;
 - a bias addition is one addition; batchnorm is folded to one multiplication and one addition per element.
+
+Backward convention "cnncalc" (`cnncalc cost --training`; each layer type's `backward` derives its rule from the
+chain rule in its docstring):
+
+- one training step over a batch of N images (`--batch N`, default 1): the forward pass in training mode, then the
+  backward pass; every per-image count is N times that of one image, except batchnorm's batch statistics;
+- every parameter gets a gradient; the network input needs none, so a layer's input gradient is computed only
+  where that input depends on a parameter (as PyTorch's autograd); the loss reads every layer output that no layer
+  reads, and its own derivative dL/dy is given (not counted);
+- a gradient that is a sum is accumulated into a zero-initialised buffer: one add per term (a multiply-accumulate is
+  one mult and one add); a layer output read by k > 1 layers sums their k gradients: k-1 adds per element;
+- products landing on padding or cropped positions are computed and dropped, as the forward pass counts them;
+- an activation's derivative delta * f'(z) is one derivative evaluation (`backward_activations`) and one mult;
+- backward MACs are the mults of conv, conv_transpose and linear: gradient w.r.t. the input plus w.r.t. the
+  weights.
 """
 
 from __future__ import annotations
@@ -60,8 +75,21 @@ class Ops:
     activations: Dim = 0
     macs: Dim = 0
 
+    def times(self, n: Dim) -> "Ops":
+        """Every count multiplied by `n` (a batch)."""
+        return Ops(self.mults * n, self.adds * n, self.comparisons * n, self.activations * n, self.macs * n)
+
+    def plus(self, other: "Ops") -> "Ops":
+        return Ops(self.mults + other.mults, self.adds + other.adds, self.comparisons + other.comparisons,
+                   self.activations + other.activations, self.macs + other.macs)
+
 
 NO_OPS = Ops()
+
+
+def activation_backward(elements: Dim) -> Ops:
+    """delta * f'(z) over `elements` values: one derivative evaluation and one mult each."""
+    return Ops(mults=elements, activations=elements)
 
 GLOBAL = None
 """`rf_axes` returns this when every output depends on the whole input (global pools, flatten, linear)."""
@@ -277,6 +305,17 @@ class Layer:
         """Operation counts for one image, by the cnncalc convention."""
         return NO_OPS
 
+    def training_ops(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Ops:
+        """The forward pass in training mode over `batch` images: `batch` times `ops`, unless the layer computes
+        otherwise in training (batchnorm's batch statistics, dropout's mask)."""
+        return self.ops(inputs, output).times(batch)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """The backward pass over `batch` images by the backward convention (module docstring): the gradients of
+        the parameters and of each input `k` with `input_grads[k]`. No default: every layer type states its rule
+        (`cnncalc cost --training` refuses a type without one; tests/layers/test_backward.py checks the built-ins)."""
+        raise NotImplementedError
+
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window | IndexMap, Window | IndexMap] | None:
         """Per axis (height, width), how output index x depends on input positions; GLOBAL (None) for all.
         Here the rules "identity" and "global"; a "window" or "indexed" layer type overrides it."""
@@ -289,6 +328,11 @@ class Layer:
         the local field follows `rf_axes` over every input, so a true global (global pool, flatten, linear) has
         none."""
         return None
+
+    @classmethod
+    def states_backward(cls) -> bool:
+        """Whether the type states its backward rule (`backward` overridden)."""
+        return cls.backward is not Layer.backward
 
     @property
     def indexed_rf(self) -> bool:

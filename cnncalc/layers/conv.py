@@ -7,8 +7,8 @@ from math import gcd
 from typing import Sequence
 
 from ..geometry import GeometryError, IndexMap, Padding, Window, any_below, window
-from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, attr, choice, int_sizes,
-                   numel, register, spatial)
+from .base import (BOOL, INT, NONNEG_PAIR, PADDING, PAIR, Dim, Layer, LayerError, Ops, Shape, activation_backward,
+                   attr, choice, int_sizes, numel, register, spatial)
 from .elementwise import ACTIVATION_NAMES
 
 ACTIVATION = choice("none", *ACTIVATION_NAMES)
@@ -62,6 +62,18 @@ class Conv(Layer):
         adds = mults if self.bias else mults - elements
         return Ops(mults=mults, adds=adds, activations=elements if self.activation != "none" else 0, macs=mults)
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y[o, p] = b[o] + sum over taps t of W[o, t] * x[t(p)] (t: C_in/groups * kh * kw taps per output), then
+        z = f(y). delta = dL/dy = dL/dz * f'(y) (with an activation: one derivative and one mult per output);
+        dL/dW[o, t] = sum over p of delta[o, p] * x[t(p)] and dL/dx[t(p)] += delta[o, p] * W[o, t]: each a product
+        per (output element, tap), accumulated (taps on padding included, their products dropped); dL/db[o] = sum
+        over p of delta[o, p]. Backward MACs: the products of dL/dW and dL/dx."""
+        elements = batch * numel(output)
+        taps = elements * self.fan_in(inputs)
+        products = taps * (2 if input_grads[0] else 1)
+        activation = activation_backward(elements) if self.activation != "none" else Ops()
+        return Ops(mults=products, adds=products + (elements if self.bias else 0), macs=products).plus(activation)
+
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window, Window]:
         return self.windows(inputs[0])
 
@@ -89,6 +101,15 @@ class Linear(Layer):
         mults = self.out * numel(inputs[0])
         return Ops(mults=mults, adds=mults if self.bias else mults - self.out,
                    activations=self.out if self.activation != "none" else 0, macs=mults)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = W x + b (W: out x F), z = f(y): delta = dL/dz * f'(y) (one derivative and one mult per output, with
+        an activation); dL/dW = delta^T x: out*F products per image, accumulated over the batch; dL/dx = delta W:
+        out*F products per image, each added into dL/dx; dL/db = sum of delta: out adds per image."""
+        products = batch * self.out * numel(inputs[0]) * (2 if input_grads[0] else 1)
+        outputs = batch * self.out
+        activation = activation_backward(outputs) if self.activation != "none" else Ops()
+        return Ops(mults=products, adds=products + (outputs if self.bias else 0), macs=products).plus(activation)
 
 
 @register
@@ -134,6 +155,17 @@ class ConvTranspose(Layer):
         mults = numel(inputs[0]) * (self.out // self.groups) * self.kernel[0] * self.kernel[1]
         return Ops(mults=mults, adds=mults, macs=mults,
                    activations=numel(output) if self.activation != "none" else 0)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y[t(q)] += W[c, t] * x[c, q] for every input element q and tap t ((C_out/groups)*kh*kw taps), y += b,
+        z = f(y): delta = dL/dz * f'(y); dL/dW[c, t] = sum over q of x[c, q] * delta[t(q)] and dL/dx[c, q] = sum
+        over t of W[c, t] * delta[t(q)]: one product per (input element, tap) each, cropped taps included as the
+        forward counts them; dL/db = sum of delta over the output."""
+        taps = batch * numel(inputs[0]) * (self.out // self.groups) * self.kernel[0] * self.kernel[1]
+        products = taps * (2 if input_grads[0] else 1)
+        elements = batch * numel(output)
+        activation = activation_backward(elements) if self.activation != "none" else Ops()
+        return Ops(mults=products, adds=products + (elements if self.bias else 0), macs=products).plus(activation)
 
     def reads(self, size: int, out: int, axis: int) -> tuple[range, ...]:
         """Input positions x with x*s - p + d*j = o for some tap j in 0 .. k-1, for each output position o: an

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import FLOAT, INT, Dim, Layer, Ops, Shape, attr, numel, register
+from .base import FLOAT, INT, Dim, Layer, Ops, Shape, activation_backward, attr, numel, register
 
 ACTIVATION_NAMES = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid",
                     "softmax")
@@ -20,6 +20,11 @@ class Activation(Layer):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         return Ops(activations=numel(output))
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """z = f(x) element by element: dL/dx = dL/dz * f'(x), one derivative evaluation and one mult per element
+        (nothing without an input gradient: the layer has no parameters)."""
+        return activation_backward(batch * numel(output)) if input_grads[0] else Ops()
+
 
 def _activation(name: str, summary: str, **fields) -> type[Activation]:
     cls = type(name.title().replace("_", ""), (Activation,), {"type_name": name, "summary": summary,
@@ -29,9 +34,22 @@ def _activation(name: str, summary: str, **fields) -> type[Activation]:
 
 for _name, _summary in [("relu", "max(x, 0)"), ("relu6", "min(max(x, 0), 6)"), ("sigmoid", "1 / (1 + exp(-x))"),
                         ("tanh", "hyperbolic tangent"), ("gelu", "x * Phi(x)"), ("silu", "x * sigmoid(x) (swish)"),
-                        ("hardswish", "x * relu6(x + 3) / 6"), ("hardsigmoid", "relu6(x + 3) / 6"),
-                        ("softmax", "softmax over channels (counted as one evaluation per element)")]:
+                        ("hardswish", "x * relu6(x + 3) / 6"), ("hardsigmoid", "relu6(x + 3) / 6")]:
     _activation(_name, _summary)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Softmax(Activation):
+    type_name = "softmax"
+    summary = "softmax over channels (counted as one evaluation per element)"
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = softmax(x) over the C channels of each position: dL/dx = y * (g - sum over c of g*y) (the Jacobian
+        diag(y) - y y^T times g): per element 1 mult (g*y), 1 add (into the sum), 1 add (g - sum), 1 mult (times y);
+        no derivative evaluation."""
+        n = batch * numel(output)
+        return Ops(mults=2 * n, adds=2 * n) if input_grads[0] else Ops()
 
 
 @register
@@ -62,6 +80,29 @@ class BatchNorm(Layer):
         n = numel(output)
         return Ops(mults=n, adds=n)
 
+    def _per_channel(self, inputs: Sequence[Shape], output: Shape, batch: int) -> tuple[Dim, Dim]:
+        """(channels C, m = values per channel over the batch)."""
+        c = inputs[0][0]
+        return c, batch * numel(output) // c
+
+    def training_ops(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Ops:
+        """Training mode, batch statistics per channel over its m = N*H*W values: mean = sum(x) * (1/m) (m adds,
+        1 mult); xc = x - mean (m adds); var = sum(xc^2) * (1/m) (m mults, m adds, 1 mult); r = 1/sqrt(var + eps)
+        (1 add, 1 activation); xhat = xc * r (m mults); y = gamma * xhat + beta (m mults, m adds). Per channel:
+        3m+2 mults, 4m+1 adds, 1 activation. The running statistics' update (buffers that training does not read)
+        is not counted."""
+        c, m = self._per_channel(inputs, output, batch)
+        return Ops(mults=c * (3 * m + 2), adds=c * (4 * m + 1), activations=c)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """With g = dL/dy per channel: dL/dbeta = sum(g) (m adds); dL/dgamma = sum(g * xhat) (m mults, m adds); with
+        an input gradient, dL/dx = (gamma * r / m) * (m*g - dL/dbeta - xhat * dL/dgamma) (2 mults per channel; per
+        value 3 mults and 2 adds), the chain rule through xhat, the mean and the variance."""
+        c, m = self._per_channel(inputs, output, batch)
+        if input_grads[0]:
+            return Ops(mults=c * (4 * m + 2), adds=c * 4 * m)
+        return Ops(mults=c * m, adds=c * 2 * m)
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -72,6 +113,15 @@ class Dropout(Layer):
 
     p: float = attr(FLOAT, 0.5, "drop probability (training only)")
 
+    def training_ops(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Ops:
+        """Training: y = x * mask, the mask of zeros and 1/(1-p) drawn at random (drawing it is not counted):
+        1 mult per element."""
+        return Ops(mults=batch * numel(output))
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx = dL/dy * mask: 1 mult per element."""
+        return Ops(mults=batch * numel(output)) if input_grads[0] else Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -79,6 +129,10 @@ class Identity(Layer):
     type_name = "identity"
     rf = "identity"
     summary = "passes its input on"
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx = dL/dy: nothing to compute."""
+        return Ops()
 
 
 @register
@@ -98,3 +152,12 @@ class LocalResponseNorm(Layer):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         n = numel(output)
         return Ops(mults=n * (self.size + 2), adds=n * self.size, activations=n)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """s_i = k + alpha/size * sum over the window W(i) of x_j^2, y_i = x_i * s_i^-beta. The chain rule:
+        dL/dx_j = g_j * s_j^-beta - (2*alpha*beta/size) * x_j * sum over i with j in W(i) of g_i * y_i / s_i.
+        Per element: g*y and / s (2 mults; s and s^-beta kept from the forward pass), the window sum (size adds, the
+        channels beyond the edge as zero terms), times x and the constant (2 mults), g * s^-beta (1 mult), the
+        difference (1 add): 5 mults and size+1 adds."""
+        n = batch * numel(output)
+        return Ops(mults=5 * n, adds=(self.size + 1) * n) if input_grads[0] else Ops()

@@ -49,6 +49,10 @@ class Concat(Layer):
                                  + ", ".join(_describe(s) for s in inputs))
         return (sum(s[0] for s in inputs),) + tuple(first[1:])
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx_k is the slice of dL/dy at x_k's channels: nothing to compute."""
+        return Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,10 @@ class Add(Layer):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         return Ops(adds=numel(output) * (len(inputs) - 1))
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = sum of x_k: dL/dx_k = dL/dy for every input, nothing to compute."""
+        return Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,10 @@ class Flatten(Layer):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx is dL/dy reshaped: nothing to compute."""
+        return Ops()
 
 
 @register
@@ -105,6 +117,18 @@ class Mul(Layer):
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         return Ops(mults=numel(output) * (len(inputs) - 1))
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = x_1 * ... * x_n: dL/dx_k = dL/dy * (product of the other inputs), n-1 mults per output element; an
+        input broadcast over the map (C x 1 x 1) sums these products over its positions, one add per output
+        element."""
+        elements = batch * numel(output)
+        total = Ops()
+        for shape, grad in zip(inputs, input_grads):
+            if grad:
+                total = total.plus(Ops(mults=elements * (len(inputs) - 1),
+                                       adds=elements * (numel(shape) != numel(output))))
+        return total
 
     def rf_axes(self, inputs: Sequence[Shape], output: Shape):
         # A broadcast C x 1 x 1 input (a global descriptor) makes every output depend on the whole input.
@@ -144,6 +168,10 @@ class Split(Layer):
                 raise LayerError(f"sizes add up to {sum(sizes)}, the input has {c} channels", "sizes")
         return tuple((k, h, w) for k in sizes)
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx joins the chunks' gradients along the channels: nothing to compute."""
+        return Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -158,3 +186,7 @@ class ChannelShuffle(Layer):
         if c % self.groups:
             raise LayerError(f"groups={self.groups} does not divide the {c} channels", "groups")
         return inputs[0]
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx is dL/dy with the channels put back in order: nothing to compute."""
+        return Ops()

@@ -57,6 +57,12 @@ class MaxPool(_Pool):
         c, h, w = output
         return Ops(comparisons=c * h * w * (self.kernel[0] * self.kernel[1] - 1))
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = x at the window's argmax (kept from the forward pass): dL/dx at that position += dL/dy, one add per
+        output element."""
+        c, h, w = output
+        return Ops(adds=batch * c * h * w) if input_grads[0] else Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,13 @@ class AvgPool(_Pool):
         c, h, w = output
         n = c * h * w
         return Ops(adds=n * (self.kernel[0] * self.kernel[1] - 1), mults=n)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = (1/(kh*kw)) * sum of the window: dL/dy * (1/(kh*kw)) (1 mult per output element) is added to each of
+        the kh*kw positions of its window (padding included, as the forward counts it)."""
+        c, h, w = output
+        n = batch * c * h * w
+        return Ops(mults=n, adds=n * self.kernel[0] * self.kernel[1]) if input_grads[0] else Ops()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,12 @@ class GlobalAvgPool(_GlobalPool):
         c, h, w = inputs[0]
         return Ops(adds=c * (h * w - 1), mults=c)
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """y = (1/(H*W)) * sum of the map: dL/dy * (1/(H*W)) (1 mult per channel) added to each of the H*W
+        positions."""
+        c, h, w = inputs[0]
+        return Ops(mults=batch * c, adds=batch * c * h * w) if input_grads[0] else Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,10 @@ class GlobalMaxPool(_GlobalPool):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         c, h, w = inputs[0]
         return Ops(comparisons=c * (h * w - 1))
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx at the argmax += dL/dy: one add per channel."""
+        return Ops(adds=batch * inputs[0][0]) if input_grads[0] else Ops()
 
 
 def adaptive_reads(size: int, out: int) -> tuple[range, ...]:
@@ -154,6 +177,12 @@ class AdaptiveAvgPool(_AdaptivePool):
         reads, outputs = self.reads_and_outputs(inputs[0], output)
         return Ops(adds=reads - outputs, mults=outputs)
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """As avgpool's: dL/dy * (1/window size) (1 mult per output element) added to each position of its
+        window (windows may overlap and differ in size)."""
+        reads, outputs = self.reads_and_outputs(inputs[0], output)
+        return Ops(mults=batch * outputs, adds=batch * reads) if input_grads[0] else Ops()
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -165,3 +194,8 @@ class AdaptiveMaxPool(_AdaptivePool):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         reads, outputs = self.reads_and_outputs(inputs[0], output)
         return Ops(comparisons=reads - outputs)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx at each window's argmax += dL/dy: one add per output element."""
+        _, outputs = self.reads_and_outputs(inputs[0], output)
+        return Ops(adds=batch * outputs) if input_grads[0] else Ops()

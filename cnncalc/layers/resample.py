@@ -29,6 +29,10 @@ class Pad(Layer):
         c, h, w = inputs[0]
         return (c, h + t + b, w + l + r)
 
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """dL/dx is dL/dy with the padding cropped: nothing to compute."""
+        return Ops()
+
     def rf_axes(self, inputs: Sequence[Shape], output: Shape) -> tuple[Window, Window]:
         (t, b), (l, r) = self.sides(inputs[0])
         return Window(1, 1, 1, t, b), Window(1, 1, 1, l, r)
@@ -60,6 +64,14 @@ class Upsample(Layer):
             return Ops()
         n = output[0] * output[1] * output[2]
         return Ops(mults=4 * n, adds=3 * n)
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """nearest: y = x[src]; dL/dx[src] += dL/dy, one add per output element. bilinear: y = sum of 4 weights
+        times 4 inputs; dL/dx of each of the 4 += weight * dL/dy: 4 mults and 4 adds per output element."""
+        if not input_grads[0]:
+            return Ops()
+        n = batch * output[0] * output[1] * output[2]
+        return Ops(adds=n) if self.mode == "nearest" else Ops(mults=4 * n, adds=4 * n)
 
     def reads(self, size: int, out: int, axis: int) -> tuple[tuple[int, ...], ...]:
         """Input positions each output index reads along one axis."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Sequence
 
-from .base import GLOBAL, IDENTITY_AXES, INT, REGISTRY, Dim, Layer, Ops, Shape, attr, choice, register, spatial
+from .base import GLOBAL, IDENTITY_AXES, INT, REGISTRY, Dim, Layer, Ops, Shape, attr, choice, numel, register, spatial
 from .conv import Conv
 from .elementwise import ACTIVATION_NAMES
 from .merge import Mul
@@ -71,3 +71,14 @@ class SqueezeExcitation(Layer):
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         counts = [layer.ops(shapes, out) for layer, shapes, out in self.parts(inputs[0])]
         return Ops(**{f.name: sum(getattr(c, f.name) for c in counts) for f in fields(Ops)})
+
+    def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
+        """The sum of its six layers' backward passes: the pool (and the first conv's input gradient) only when the
+        input needs a gradient, the rest always (the convs have parameters); the input, read by the pool and by the
+        mul, sums their two gradients: 1 add per input element."""
+        x = input_grads[0]
+        grads = ((x,), (x,), (True,), (True,), (True,), (x, True))
+        total = Ops(adds=batch * numel(inputs[0])) if x else Ops()
+        for (layer, shapes, out), needed in zip(self.parts(inputs[0]), grads):
+            total = total.plus(layer.backward(shapes, out, needed, batch))
+        return total

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import conventions
 from ..errors import SpecError, quote, suggest
+from ..analyzers.base import Step
 from ..analyzers.cost import columns as metric_columns, cost_metrics, measure, totals as tally
 from ..analyzers.rf import dependencies_at, receptive_fields
 from ..graph import Graph, Node
@@ -99,9 +100,21 @@ def _layers(names: list[str]) -> str:
     return f"{len(names)} layer{'s' if len(names) > 1 else ''}"
 
 
-def cost_report(graph: Graph, convention: str = conventions.DEFAULT) -> dict:
-    """The `cnncalc cost --json` document: per-layer counts, their totals and diagnostics (analyzers.cost)."""
-    metrics = cost_metrics(convention)
+def training_key(step: Step) -> dict:
+    """The document's `training` key: {"batch", "optimizer"} (only in a training step's documents)."""
+    return {"batch": step.batch, "optimizer": step.optimizer}
+
+
+def step_of(doc: dict) -> Step | None:
+    """The training step a document counts (None: inference)."""
+    training = doc.get("training")
+    return None if training is None else Step(training["batch"], training["optimizer"])
+
+
+def cost_report(graph: Graph, convention: str = conventions.DEFAULT, step: Step | None = None) -> dict:
+    """The `cnncalc cost --json` document: per-layer counts, their totals and diagnostics (analyzers.cost); with a
+    training `step`, its counts and the key `training`."""
+    metrics = cost_metrics(convention, step and step.on(graph))
     columns = metric_columns(metrics)
     values = [measure(metrics, node) for node in graph.layers]
     rows = []
@@ -111,7 +124,8 @@ def cost_report(graph: Graph, convention: str = conventions.DEFAULT) -> dict:
             row["block"] = node.entry.block
         row.update(zip(columns, counts))
         rows.append(row)
-    return {**header(graph), "convention": convention, "columns": columns, "layers": rows,
+    training = {} if step is None else {"training": training_key(step)}
+    return {**header(graph), "convention": convention, **training, "columns": columns, "layers": rows,
             "totals": tally(metrics, values), "diagnostics": _convention_diagnostics(graph, convention)}
 
 
@@ -120,7 +134,7 @@ def group_report(doc: dict, by: str) -> dict:
     column sums and the extra totals of its layers, as in `totals`.
 
     A layer outside every block forms a group of its own name."""
-    metrics = cost_metrics(doc["convention"])
+    metrics = cost_metrics(doc["convention"], step_of(doc))
     columns = doc["columns"]
     if metric_columns(metrics) != columns:
         raise ValueError(f"the document's columns {columns} are not those of the {doc['convention']} convention")
@@ -147,7 +161,8 @@ def compare_report(docs: list[dict]) -> dict:
         for group in group_report(d, "block")["groups"]:
             entry = blocks.setdefault(group["group"], [None] * len(docs))
             entry[k] = {c: group[c] for c in columns}
-    return {"schema_version": SCHEMA_VERSION, "convention": docs[0]["convention"], "columns": columns,
+    training = {"training": docs[0]["training"]} if "training" in docs[0] else {}
+    return {"schema_version": SCHEMA_VERSION, "convention": docs[0]["convention"], **training, "columns": columns,
             "specs": specs, "blocks": [{"block": name, "totals": values} for name, values in blocks.items()]}
 
 

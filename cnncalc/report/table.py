@@ -33,7 +33,10 @@ def _titles() -> dict[str, str]:
 
 
 PRIORITY = {"params": REQUIRED, "macs": REQUIRED, "mults": 60, "adds": 55, "activations": 45,
-            "activation_elements": 40, "peak_activation_elements": 40, "comparisons": 30, "buffers": 20}
+            "activation_elements": 40, "peak_activation_elements": 40, "comparisons": 30, "buffers": 20,
+            "training_macs": REQUIRED, "backward_macs": 65, "backward_mults": 50, "backward_adds": 48,
+            "backward_activations": 42, "optimizer_state": 62, "optimizer_mults": 38, "optimizer_adds": 37,
+            "optimizer_roots": 25}
 """Which count columns give way first on a narrow terminal (lowest first); a column not named here (a metric
 added later) gets DEFAULT_PRIORITY."""
 
@@ -191,6 +194,9 @@ def metrics_text(convention: str = "cnncalc") -> str:
     from ..analyzers.cost import cost_metrics
     lines = [f"- {', '.join([*m.columns, *(e.key for e in m.extra_totals)])}\n  {m.doc}"
              for m in cost_metrics(convention)]
+    if convention == "cnncalc":  # the columns `--training` adds (backward convention above)
+        lines += [f"- {', '.join(m.columns)} (with --training)\n  {m.doc}" for m in METRICS.values()
+                  if m.training_only]
     return "\nColumns of `cnncalc cost` (JSON keys; the extra totals after the column sums):\n" + "\n".join(lines)
 
 

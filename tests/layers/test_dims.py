@@ -133,7 +133,10 @@ def test_layer_rules_over_arrays_equal_each_size(name, k, dtype):
     outputs = layer.output_shapes(inputs)
     output = outputs[0]
     methods = {"output_shapes": (lambda ins, out: layer.output_shapes(ins)), "params": layer.params,
-               "buffers": layer.buffers, "ops": layer.ops}
+               "buffers": layer.buffers, "ops": layer.ops,
+               "training_ops": (lambda ins, out: layer.training_ops(ins, out, 3)),
+               "backward": (lambda ins, out: layer.backward(ins, out, (True,) * len(ins), 3)),
+               "backward without input gradients": (lambda ins, out: layer.backward(ins, out, (False,) * len(ins), 2))}
     if layer.rf != "indexed":
         methods["rf_axes"] = layer.rf_axes
     else:  # int sizes only: over arrays, the declared LayerError that makes the sweep go size by size
