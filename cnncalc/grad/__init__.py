@@ -67,11 +67,11 @@ def check(graph: Graph, batch: int, init: str, loss: str, seed: int = 0) -> None
     if type(seed) is not int or seed < 0:
         raise SpecError(f"--seed must be 0 or more, got {seed}")
     params = macs = 0
-    values = numel(graph.input)
-    for node in graph.layers:
-        params += node.layer.params(node.input_shapes, node.output)
-        values += sum(numel(shape) for shape in node.outputs)
-        macs += node.layer.ops(node.input_shapes, node.output).macs
+    values = int(numel(graph.input))
+    for node in graph.layers:  # sizes are ints here (arrays only in a sweep)
+        params += int(node.layer.params(node.input_shapes, node.output))
+        values += sum(int(numel(shape)) for shape in node.outputs)
+        macs += int(node.layer.ops(node.input_shapes, node.output).macs)
     if params > MAX_PARAMS:
         raise SpecError(f"`cnncalc grad` runs networks of at most {MAX_PARAMS:,} parameters; this one has "
                         f"{params:,}", hint="try a smaller network (fewer channels or layers)")

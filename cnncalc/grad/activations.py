@@ -41,7 +41,7 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 def _phi(x: np.ndarray) -> np.ndarray:
     """The standard normal distribution function, exact to double precision."""
-    return 0.5 * (1.0 + _erf(x / math.sqrt(2.0)).astype(x.dtype))
+    return 0.5 * (1.0 + np.asarray(_erf(x / math.sqrt(2.0)), dtype=x.dtype))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -136,13 +136,15 @@ def run(graph: Graph, init: str, seed: int, batch: int, loss: str) -> dict:
         x = rng.standard_normal((batch, *graph.input))
         value, grads, param_grads = forward_backward(graph, params, x, loss, rng)
     rows = []
+    bad = []
     for node in graph.layers:
         weight = param_grads.get(node.index, {}).get("weight")
+        weight_norm = None if weight is None else float(np.linalg.norm(weight))
+        output_norm = float(np.linalg.norm(grads[node.index]))
+        if not math.isfinite(output_norm) or weight_norm is not None and not math.isfinite(weight_norm):
+            bad.append(node.name)
         rows.append({"name": node.name, "type": node.type, "init": schemes.get(node.index),
-                     "weight_grad_norm": None if weight is None else float(np.linalg.norm(weight)),
-                     "output_grad_norm": float(np.linalg.norm(grads[node.index]))})
-    bad = [row["name"] for row in rows if not all(math.isfinite(row[k]) for k in ("weight_grad_norm",
-           "output_grad_norm") if row[k] is not None)]
+                     "weight_grad_norm": weight_norm, "output_grad_norm": output_norm})
     if bad or not math.isfinite(value):
         raise SpecError(f"the loss or the gradients overflowed (not finite){f' at layer {bad[0]!r}' if bad else ''}",
                         hint="try another --init or a smaller --batch")

@@ -17,6 +17,7 @@ A layer type without a rule here is refused by `cnncalc grad`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -91,7 +92,7 @@ for _name in ACTIVATIONS:
 # --------------------------------------------------------------------------------------------------- linear
 
 def _linear_parameters(layer: Any, shapes: Sequence[Shape]) -> dict[str, Parameter]:
-    features = int(np.prod(shapes[0]))
+    features = math.prod(int(d) for d in shapes[0])
     out = {"weight": Parameter((layer.out, features), "weight", features, layer.out)}
     if layer.bias:
         out["bias"] = Parameter((layer.out,), "bias", features, layer.out)
