@@ -8,6 +8,7 @@
     net.rf(at=(0, 0)).to_json()["at"]                    # `cnncalc rf SPEC --at 0,0`
     net.cost_sweep([224, 320, (224, 448)]).rows()       # `cnncalc cost SPEC --input 224,320,224x448`
     cnncalc.compare([net, cnncalc.read("specs/zoo/vgg16.yaml")])
+    cnncalc.read("specs/mlp_sigmoid.yaml").grad(seed=0).to_json()  # `cnncalc grad SPEC --json` (numpy)
 
 A `Network` holds a spec's text and the name its errors carry; it is analysed on demand (its graph is built once,
 on first use, at the spec's own input size; a sweep rebuilds the shapes at every size). Every analysis returns a

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +177,13 @@ def test_readme_shows_the_real_tables(spec):
     assert result.exit_code == 0, result.stderr
     printed = [line.rstrip() for line in result.stdout.splitlines() if line.strip()]
     assert shown.group(1).splitlines() == printed
+
+
+def test_limits_are_checked_before_numpy_is_imported():
+    """A refusal by size is fast: cnncalc.grad (the checks) imports no numpy; only the run (grad.engine) does."""
+    code = ("import sys, cnncalc\nfrom cnncalc.grad import check\n"
+            f"graph = cnncalc.load(open({str(ROOT / 'specs' / 'hw5.yaml')!r}).read())\n"
+            "try:\n    check(graph, 10**6, 'auto', 'mse')\nexcept cnncalc.SpecError:\n    pass\n"
+            "print('numpy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
