@@ -57,7 +57,8 @@ LOSSES = {"mse": "L = 1/(2N) sum_n ||y_n - t_n||^2, targets t from N(0, 1)",
 
 
 def check(graph: Graph, batch: int, init: str, loss: str, seed: int = 0) -> None:
-    """SpecError for a choice that is not one, a batch below 1, a negative seed or a network above the limits (no numpy needed)."""
+    """SpecError for a choice that is not one, a batch below 1, a negative seed or a network above the limits
+    (no numpy needed)."""
     if init not in SCHEMES:
         raise SpecError(f"--init must be one of {', '.join(SCHEMES)}, got {init!r}")
     if loss not in LOSSES:

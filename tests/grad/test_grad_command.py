@@ -70,7 +70,8 @@ def test_sum_loss_gives_the_last_layer_output_gradient_one_over_n():
 
 
 def test_unsupported_layer_is_refused_with_its_name_and_position():
-    text = "input: [3, 8, 8]\nlayers:\n  - {name: c, type: conv, out: 4, kernel: 3}\n  - {name: up, type: upsample, scale: 2}\n"
+    text = ("input: [3, 8, 8]\nlayers:\n  - {name: c, type: conv, out: 4, kernel: 3}\n"
+            "  - {name: up, type: upsample, scale: 2}\n")
     result = run("-", input=text)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("<stdin>:4:5: error: layer 'up'") and "'upsample'" in result.stderr
@@ -147,7 +148,8 @@ layers:
 
 def test_log_bar_lengths():
     scale = (-6, 2)
-    eighths = lambda bar: 8 * bar.count("█") + sum(" ▏▎▍▌▋▊▉".index(c) for c in bar if c != "█")  # noqa: E731
+    def eighths(bar: str) -> int:
+        return 8 * bar.count("█") + sum(" ▏▎▍▌▋▊▉".index(c) for c in bar if c != "█")
     assert log_bar(100.0, scale) == "█" * BAR_CELLS
     assert log_bar(1e-2, scale) == "█" * (BAR_CELLS // 2)  # half-way between 1e-6 and 1e2
     assert eighths(log_bar(1e-6, scale)) == 1 and log_bar(0.0, scale) == "" and log_bar(None, scale) == ""
