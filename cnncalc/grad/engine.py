@@ -22,7 +22,7 @@ def _refuse_unsupported(graph: Graph) -> None:
                             hint="it runs " + ", ".join(sorted(RULES)))
 
 
-def following_activation(graph: Graph, node: Node, readers: dict[int, list[Node]]) -> str:
+def following_activation(node: Node, readers: dict[int, list[Node]]) -> str:
     """The activation applied to a weight layer's output: its own `activation:`, else the activation layer that is
     the only reader of it (looking through batchnorm, dropout and identity), else "none"."""
     own = getattr(node.layer, "activation", "none")
@@ -85,7 +85,7 @@ def initialise(graph: Graph, init: str, rng: np.random.Generator) -> tuple[dict[
         wanted = RULES[node.type].parameters(node.layer, node.input_shapes)
         if not wanted:
             continue
-        scheme = scheme_for(init, following_activation(graph, node, readers))
+        scheme = scheme_for(init, following_activation(node, readers))
         if any(p.role == "weight" for p in wanted.values()):
             schemes[node.index] = scheme
         params[node.index] = {name: _draw(p, scheme, rng) for name, p in wanted.items()}

@@ -56,12 +56,10 @@ RULES: dict[str, Rule] = {}
 """YAML type -> its rule. The layer types `cnncalc grad` supports are exactly these keys."""
 
 
-def _rule(*names: str, parameters=_no_parameters):
-    def wrap(pair: tuple) -> tuple:
-        for name in names:
-            RULES[name] = Rule(pair[0], pair[1], parameters)
-        return pair
-    return wrap
+def _register(name: str, forward: Callable, backward: Callable, parameters: Callable = _no_parameters) -> None:
+    if name in RULES:
+        raise RuntimeError(f"grad rule {name!r} registered twice")
+    RULES[name] = Rule(forward, backward, parameters)
 
 
 # ------------------------------------------------------------------------------------------------- activations
@@ -85,8 +83,8 @@ def _slope(layer: Layer) -> float:
 
 
 for _name in ACTIVATIONS:
-    _rule(_name)((lambda layer, xs, p, rng: _act_forward(layer.type_name, xs[0], _slope(layer)),
-                  lambda layer, saved, g, p: ([_act_backward(layer.type_name, saved, g, _slope(layer))], {})))
+    _register(_name, lambda layer, xs, p, rng: _act_forward(layer.type_name, xs[0], _slope(layer)),
+              lambda layer, saved, g, p: ([_act_backward(layer.type_name, saved, g, _slope(layer))], {}))
 
 
 # --------------------------------------------------------------------------------------------------- linear
@@ -117,7 +115,7 @@ def _linear_backward(layer: Any, saved, g, p):
     return [(dz @ p["weight"]).reshape(shape)], grads
 
 
-_rule("linear", parameters=_linear_parameters)((_linear_forward, _linear_backward))
+_register("linear", _linear_forward, _linear_backward, _linear_parameters)
 
 
 # ----------------------------------------------------------------------------------------------------- conv
@@ -198,7 +196,7 @@ def _conv_backward(layer: Any, saved, g, p):
     return [_unpad(dxp, pads, shape)], grads
 
 
-_rule("conv", parameters=_conv_parameters)((_conv_forward, _conv_backward))
+_register("conv", _conv_forward, _conv_backward, _conv_parameters)
 
 
 # ---------------------------------------------------------------------------------------------------- pools
@@ -254,8 +252,8 @@ def _avgpool_backward(layer: Any, saved, g, p):
     return [_unpad(dxp, pads, shape)], {}
 
 
-_rule("maxpool")((_maxpool_forward, _maxpool_backward))
-_rule("avgpool")((_avgpool_forward, _avgpool_backward))
+_register("maxpool", _maxpool_forward, _maxpool_backward)
+_register("avgpool", _avgpool_forward, _avgpool_backward)
 
 
 def _global_max_forward(layer, xs, p, rng):
@@ -272,9 +270,9 @@ def _global_max_backward(layer, saved, g, p):
     return [dx.reshape(shape)], {}
 
 
-_rule("global_avgpool")((lambda layer, xs, p, rng: (xs[0].mean(axis=(2, 3), keepdims=True), xs[0].shape),
-                         lambda layer, shape, g, p: ([np.broadcast_to(g / (shape[2] * shape[3]), shape).copy()], {})))
-_rule("global_maxpool")((_global_max_forward, _global_max_backward))
+_register("global_avgpool", lambda layer, xs, p, rng: (xs[0].mean(axis=(2, 3), keepdims=True), xs[0].shape),
+          lambda layer, shape, g, p: ([np.broadcast_to(g / (shape[2] * shape[3]), shape).copy()], {}))
+_register("global_maxpool", _global_max_forward, _global_max_backward)
 
 
 # ------------------------------------------------------------------------------------------------ batchnorm
@@ -310,7 +308,7 @@ def _bn_backward(layer, saved, g, p):
     return [dx], {"weight": (g * xhat).sum(axis=axes), "bias": g.sum(axis=axes)}
 
 
-_rule("batchnorm", parameters=_bn_parameters)((_bn_forward, _bn_backward))
+_register("batchnorm", _bn_forward, _bn_backward, _bn_parameters)
 
 
 # ------------------------------------------------------------------------------------- structure and dropout
@@ -326,10 +324,9 @@ def _concat_backward(layer, sizes, g, p):
     return list(np.split(g, np.cumsum(sizes)[:-1], axis=1)), {}
 
 
-_rule("dropout")((_dropout_forward, lambda layer, mask, g, p: ([g * mask], {})))
-_rule("identity")((lambda layer, xs, p, rng: (xs[0], None), lambda layer, saved, g, p: ([g], {})))
-_rule("add")((lambda layer, xs, p, rng: (sum(xs[1:], xs[0]), len(xs)),
-              lambda layer, count, g, p: ([g] * count, {})))
-_rule("concat")((lambda layer, xs, p, rng: (np.concatenate(xs, axis=1), [x.shape[1] for x in xs]), _concat_backward))
-_rule("flatten")((lambda layer, xs, p, rng: (xs[0].reshape(len(xs[0]), -1), xs[0].shape),
-                  lambda layer, shape, g, p: ([g.reshape(shape)], {})))
+_register("dropout", _dropout_forward, lambda layer, mask, g, p: ([g * mask], {}))
+_register("identity", lambda layer, xs, p, rng: (xs[0], None), lambda layer, saved, g, p: ([g], {}))
+_register("add", lambda layer, xs, p, rng: (sum(xs[1:], xs[0]), len(xs)), lambda layer, count, g, p: ([g] * count, {}))
+_register("concat", lambda layer, xs, p, rng: (np.concatenate(xs, axis=1), [x.shape[1] for x in xs]), _concat_backward)
+_register("flatten", lambda layer, xs, p, rng: (xs[0].reshape(len(xs[0]), -1), xs[0].shape),
+          lambda layer, shape, g, p: ([g.reshape(shape)], {}))
