@@ -189,3 +189,12 @@ def test_limits_are_checked_before_numpy_is_imported():
             "print('numpy' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_bars_keep_their_length_on_an_ascii_terminal():
+    from cnncalc.report.render import encodable
+    text = render_at(cnncalc.read(str(ROOT / "specs" / "hw5.yaml")).grad(batch=2).renderables(), 200)
+    ascii_text = encodable(text, "ascii")
+    assert ascii_text.isascii() and "\\u" not in ascii_text
+    assert [len(line) for line in ascii_text.splitlines()] == [len(line) for line in text.splitlines()]
+    assert "#" in ascii_text
