@@ -275,6 +275,56 @@ _register("global_avgpool", lambda layer, xs, p, rng: (xs[0].mean(axis=(2, 3), k
 _register("global_maxpool", _global_max_forward, _global_max_backward)
 
 
+def _adaptive_windows(layer: Any, shape: tuple[int, ...]):
+    """(output row, output col, input rows, input cols) of every window, PyTorch's adaptive pooling windows."""
+    from ..layers.pool import adaptive_reads
+    rows, cols = (adaptive_reads(shape[2 + axis], layer.output_size[axis]) for axis in (0, 1))
+    return [(i, j, slice(r.start, r.stop), slice(c.start, c.stop)) for i, r in enumerate(rows)
+            for j, c in enumerate(cols)]
+
+
+def _adaptive_avg_forward(layer, xs, p, rng):
+    x = xs[0]
+    y = np.empty(x.shape[:2] + tuple(layer.output_size))
+    for i, j, rows, cols in _adaptive_windows(layer, x.shape):
+        y[:, :, i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
+    return y, x.shape
+
+
+def _adaptive_avg_backward(layer, shape, g, p):
+    dx = np.zeros(shape)
+    for i, j, rows, cols in _adaptive_windows(layer, shape):
+        dx[:, :, rows, cols] += g[:, :, i, j][:, :, None, None] / ((rows.stop - rows.start) * (cols.stop - cols.start))
+    return [dx], {}
+
+
+def _adaptive_max_forward(layer, xs, p, rng):
+    x = xs[0]
+    n, c = x.shape[:2]
+    y = np.empty((n, c) + tuple(layer.output_size))
+    picks = {}
+    for i, j, rows, cols in _adaptive_windows(layer, x.shape):
+        window = x[:, :, rows, cols].reshape(n, c, -1)
+        picks[i, j] = index = window.argmax(axis=2)  # the first maximum, as PyTorch
+        y[:, :, i, j] = np.take_along_axis(window, index[..., None], axis=2)[..., 0]
+    return y, (x.shape, picks)
+
+
+def _adaptive_max_backward(layer, saved, g, p):
+    shape, picks = saved
+    n, c = shape[:2]
+    dx = np.zeros(shape)
+    for i, j, rows, cols in _adaptive_windows(layer, shape):
+        window = np.zeros((n, c, (rows.stop - rows.start) * (cols.stop - cols.start)))
+        np.put_along_axis(window, picks[i, j][..., None], g[:, :, i, j][..., None], axis=2)
+        dx[:, :, rows, cols] += window.reshape(n, c, rows.stop - rows.start, cols.stop - cols.start)
+    return [dx], {}
+
+
+_register("adaptive_avgpool", _adaptive_avg_forward, _adaptive_avg_backward)
+_register("adaptive_maxpool", _adaptive_max_forward, _adaptive_max_backward)
+
+
 # ------------------------------------------------------------------------------------------------ batchnorm
 
 def _bn_parameters(layer: Layer, shapes: Sequence[Shape]) -> dict[str, Parameter]:

@@ -40,6 +40,10 @@ CASES: dict[str, list[tuple[str, list[int], dict]]] = {
     "avgpool": [("avgpool", [2, 6, 6], {"kernel": 2}), ("avgpool", [2, 7, 7], {"kernel": 3, "stride": 2, "padding": 1}),
                 ("avgpool", [2, 7, 6], {"kernel": 3, "stride": 2, "ceil_mode": True, "padding": 1})],
     "global_avgpool": [("global_avgpool", [3, 4, 5], {})],
+    "adaptive_avgpool": [("adaptive_avgpool", [2, 7, 5], {"output_size": [3, 2]}),
+                         ("adaptive_avgpool", [2, 6, 6], {"output_size": 1})],
+    "adaptive_maxpool": [("adaptive_maxpool", [2, 7, 5], {"output_size": [3, 2]}),
+                         ("adaptive_maxpool", [2, 5, 6], {"output_size": [5, 4]})],
     "global_maxpool": [("global_maxpool", [3, 4, 5], {})],
     "batchnorm": [("batchnorm", [3, 4, 4], {}), ("batchnorm", [5], {})],
     "dropout": [("dropout", [3, 4, 4], {"p": 0.3})],
@@ -109,7 +113,7 @@ def test_backward_matches_finite_differences(name, case):
     xs = []
     for shape in shapes:
         size = batch * int(np.prod(shape))
-        if name in ("maxpool", "global_maxpool"):  # distinct values, far apart compared with H: no ties
+        if name in ("maxpool", "global_maxpool", "adaptive_maxpool"):  # distinct values far apart: no ties
             x = rng.permutation(size).astype(float).reshape(batch, *shape) * 0.1
         else:
             x = _away_from_kinks(rng.standard_normal((batch, *shape)) * 2)
