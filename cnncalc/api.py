@@ -8,6 +8,7 @@
     net.rf(at=(0, 0)).to_json()["at"]                    # `cnncalc rf SPEC --at 0,0`
     net.cost_sweep([224, 320, (224, 448)]).rows()       # `cnncalc cost SPEC --input 224,320,224x448`
     cnncalc.compare([net, cnncalc.read("specs/zoo/vgg16.yaml")])
+    cnncalc.read("specs/mlp_sigmoid.yaml").grad(seed=0).to_json()  # `cnncalc grad SPEC --json` (numpy)
 
 A `Network` holds a spec's text and the name its errors carry; it is analysed on demand (its graph is built once,
 on first use, at the spec's own input size; a sweep rebuilds the shapes at every size). Every analysis returns a
@@ -306,6 +307,16 @@ class Network:
                 "valid": True, "layers": [{k: row[k] for k in ("name", "type", "inputs", "output")}
                                           for row in doc["layers"]]}, self.name)
 
+    def grad(self, init: str = "auto", seed: int = 0, batch: int = 16, loss: str = "mse") -> GradReport:
+        """Gradient norms per layer after one forward and backward pass of a random batch in numpy (`cnncalc
+        grad`): `init` names the weight scheme (cnncalc.grad.SCHEMES), `loss` is `mse` or `sum`; the run's
+        conventions are cnncalc.grad's docstring. SpecError for a layer type without a rule or a network above
+        the limits."""
+        from .grad import grad_report
+        graph = self.graph
+        with _placed(self.name):
+            return GradReport(grad_report(graph, init, seed, batch, loss), self.name)
+
     def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc", training: bool = False,
                    batch: int | None = None, optimizer: str | None = None) -> SweepReport:
         """Totals at every input size (`cnncalc cost --input`), counted by `convention` (of one training step with
@@ -474,3 +485,11 @@ class ShapesReport(Report):
     def renderables(self) -> list:
         from .report.table import graph_table
         return [graph_table(self.document), f"OK: {len(self.document['layers'])} layers"]
+
+
+class GradReport(Report):
+    """`cnncalc grad`: per layer, the norms of the gradients of its weight and of its output."""
+
+    def renderables(self) -> list:
+        from .report.table import grad_table
+        return [grad_table(self.document)]

@@ -180,6 +180,22 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
 
 
 @app.command()
+def grad(spec: SpecArg, as_json: JsonOpt = False,
+         init: Annotated[str, typer.Option(help="weight initialisation: auto (by the activation that follows: he "
+                                                "for the relu family, xavier for sigmoid and tanh, lecun for none), "
+                                                "he|kaiming, xavier|glorot, xavier_uniform|glorot_uniform, lecun, "
+                                                "pytorch")] = "auto",
+         seed: Annotated[int, typer.Option(help="seed of the weights, the input batch, the targets and dropout")] = 0,
+         batch: Annotated[int, typer.Option(help="images (or vectors) in the random input batch")] = 16,
+         loss: Annotated[str, typer.Option(help="mse: 1/(2N) sum ||y - t||^2 against random targets t; sum: the "
+                                                "mean over the batch of the sum of the outputs")] = "mse",
+         output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
+         max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
+    """Gradient norms per layer after a forward and backward pass of a random batch (numpy): where they vanish."""
+    _run(lambda: _read(spec, max_layers, max_bytes).grad(init, seed, batch, loss), as_json, output, wide)
+
+
+@app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,

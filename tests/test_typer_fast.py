@@ -16,6 +16,7 @@ from cnncalc._typer_fast import FastGroup
 from cnncalc.cli import app
 
 HW5 = str(Path(__file__).resolve().parent.parent / "specs" / "hw5.yaml")
+MLP = str(Path(__file__).resolve().parent.parent / "specs" / "mlp.yaml")  # grad runs a network: the smallest
 INTS = ["12", " 12 ", "1_000", "+3", "-0", "0", "00012", "1.0", "1.5", "0x10", "1e3", "", "abc", "\uff11", "1,2"]
 STRS = ["0,0", "1_0", "y2", "", "a b", "\u0661", "32", "16:64:16"]
 BOOLS = ["true", "False", "yes", "off", "maybe", ""]
@@ -47,7 +48,7 @@ def _values(param) -> list[str]:
 def _matrix() -> list[list[str]]:
     cases: list[list[str]] = [["--version"], ["--help"], [], ["nope"]]
     for name, command in get_command(app).commands.items():
-        spec = [HW5, HW5] if name == "compare" else [HW5] if name != "layers" else []
+        spec = [HW5, HW5] if name == "compare" else [MLP] if name == "grad" else [HW5] if name != "layers" else []
         cases += [[name, "--help"], [name, *spec], [name, *spec, "--json"]]
         for param in command.params:
             if param.param_type_name == "argument":

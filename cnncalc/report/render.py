@@ -107,13 +107,19 @@ def render(items: Iterable[Item], width: int | None = None, wide: bool = False) 
 
 def encodable(text: str, encoding: str | None) -> str:
     """`text` as it can be written in `encoding` (stdout's; an ASCII terminal, PYTHONIOENCODING=ascii): the rule
-    and the ellipsis become `-` and `~` (the same width), any other character its backslash escape."""
+    and the ellipsis become `-` and `~`, a bar's blocks `#`, `=` and `-` (the same width), any other character its
+    backslash escape."""
     try:
         text.encode(encoding or "utf-8")
         return text
     except (UnicodeEncodeError, LookupError):
         encoding = encoding if encoding and _known(encoding) else "ascii"
-        return text.replace("─", "-").replace(_ELLIPSIS, "~").encode(encoding, "backslashreplace").decode(encoding)
+        text = text.replace("─", "-").replace(_ELLIPSIS, "~").translate(_BAR_FALLBACK)
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+_BAR_FALLBACK = str.maketrans("█▉▊▋▌▍▎▏", "#====---")
+"""The block characters of a bar (`cnncalc grad`) in ASCII, one cell for one: a bar keeps its length."""
 
 
 def _known(encoding: str) -> bool:

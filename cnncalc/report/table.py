@@ -235,3 +235,61 @@ def sweep_table(doc: dict) -> Table:
 def sweep_renderables(doc: dict) -> list:
     """The table and one line per diagnostic."""
     return [sweep_table(doc), *diagnostic_lines(doc)]
+
+
+# ------------------------------------------------------------------------------------------------- cnncalc grad
+
+BAR_CELLS = 24
+"""Width of a full bar of `cnncalc grad`, in terminal cells (each split in eighths)."""
+MIN_DECADES = 8
+"""The least span of a bar scale, so that norms within a decade or two of each other (a ReLU network's) draw bars
+of nearly equal length instead of being stretched over the whole width."""
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def log_scale(values: list[float]) -> tuple[int, int]:
+    """(lowest, highest) power of ten of a bar scale that holds every positive value, at least MIN_DECADES apart."""
+    import math
+    logs = [math.log10(v) for v in values if v > 0]
+    if not logs:
+        return 0, 1
+    low, high = math.floor(min(logs)), math.ceil(max(logs))
+    return min(low, high - MIN_DECADES), high
+
+
+def log_bar(value: float | None, scale: tuple[int, int], cells: int = BAR_CELLS) -> str:
+    """A horizontal bar of block characters, its length proportional to log10(value) between the powers of ten
+    of `scale` (an empty bar at 10**low and below, `cells` full blocks at 10**high); a positive value shows at
+    least one eighth; "" for None or 0."""
+    import math
+    if not value or value <= 0:
+        return ""
+    low, high = scale
+    eighths = round((math.log10(value) - low) / (high - low) * cells * 8)
+    eighths = min(max(eighths, 1), cells * 8)
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def _norm(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}" if value == 0 else f"{value:.2e}"
+
+
+def grad_table(doc: dict) -> Table:
+    """Per layer: the weight's scheme, the norms of the weight and output gradients, each with a log-scale bar
+    (one scale for both columns, so that bars compare across them)."""
+    rows = doc["layers"]
+    scale = log_scale([v for row in rows for v in (row["weight_grad_norm"], row["output_grad_norm"]) if v])
+    decades = (scale[1] - scale[0]) / BAR_CELLS
+    title = (f"gradient norms: {doc['spec']} (input {_shape(doc['input'])}, batch {doc['batch']}, init "
+             f"{doc['init']}, loss {doc['loss']}, seed {doc['seed']})")
+    caption = (f"bars: log10 scale from 1e{scale[0]:+d} (empty) to 1e{scale[1]:+d} (full), one █ = {decades:.3g} "
+               f"decades; ||dL/dW|| of the weight (biases left out), ||dL/dy|| of the output; loss "
+               f"{doc['loss_value']:.4g}")
+    return Table(title, (
+        Column("layer", kind=NAME, priority=REQUIRED), Column("type", kind=NAME, priority=50),
+        Column("init", kind=NAME, priority=40), Column("weight grad", "right", priority=REQUIRED),
+        Column("log weight grad", priority=80), Column("output grad", "right", priority=REQUIRED),
+        Column("log output grad", priority=45)),
+        [(row["name"], row["type"], row["init"] or "-", _norm(row["weight_grad_norm"]),
+          log_bar(row["weight_grad_norm"], scale), _norm(row["output_grad_norm"]),
+          log_bar(row["output_grad_norm"], scale)) for row in rows], caption=caption)
