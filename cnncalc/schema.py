@@ -98,7 +98,8 @@ _COMMON = {
     "input": {**_REFERENCE, "description": "the layer it reads (default: the previous entry that exists)"},
     "inputs": {"type": "array", "items": _REFERENCE, "minItems": 1,
                "description": "the layers it reads (concat, add, mul)"},
-    "repeat": {**_int(1), "description": "the entry N times in a chain, named NAME_1 .. NAME_N"},
+    "repeat": {**_int(0), "description": "the entry N times in a chain, named NAME_1 .. NAME_N (N = 1 included); "
+                                        "0 leaves it out"},
     "call": {**_value({"enum": list(CALLS)}), "description": "how the PyTorch reference calls the layer"},
     "when": {**_value({"type": "boolean"}), "description": "the entry exists only where this holds"},
 }

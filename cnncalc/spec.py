@@ -103,7 +103,8 @@ def read_spec(text: str, filename: str = "<string>", limits: Limits = Limits(),
     layers = root.items["layers"]
     expander.expand(_layer_list(layers, "layers"), top, [])
     if not expander.entries:
-        raise SpecError("no layer exists for these parameters: every entry's `when:` is false", layers.pos)
+        raise SpecError("no layer exists for these parameters: every entry is left out (`when:` false or "
+                        "`repeat: 0`)", layers.pos)
     return Spec(name, filename, shape, root.items["input"].pos, expander.entries, expander.aliases, limits)
 
 
@@ -424,7 +425,8 @@ class _Expander:
         if "name" in attrs:
             name = read_name(attrs.pop("name"), "name")
             _check_name(name, key_pos.get("name", pos))
-        copies = read_int(attrs.pop("repeat"), "repeat") if "repeat" in attrs else 1
+        repeated = "repeat" in attrs  # then the copies are named NAME_1 .. NAME_N, N = 1 included
+        copies = read_int(attrs.pop("repeat"), "repeat", minimum=0) if repeated else 1
         call = None
         if "call" in attrs:
             call_value = attrs.pop("call")
@@ -457,9 +459,11 @@ class _Expander:
         if is_block and len(inputs) > 1:
             raise SpecError(f"block {quote(type_name)} reads one input, got {len(inputs)}", key_pos.get("inputs", pos),
                             hint="inside a block, `input` is its one input; merge several with concat or add first")
-        if copies > 1 and len(inputs) > 1:
+        if repeated and copies != 1 and len(inputs) > 1:
             raise SpecError("`repeat` chains one-input layers and blocks; this entry has several inputs",
                             key_pos.get("repeat", pos))
+        if copies == 0:  # no copy: the chain goes on from the entry's input, as past an entry whose `when:` is false
+            return inputs[0]
         size = self.block_size(type_name, active, type_pos) if is_block else 1
         if len(self.entries) + copies * size > self.limits.max_layers:
             raise SpecError(f"spec expands to more than {self.limits.max_layers:,} layers",
@@ -469,7 +473,7 @@ class _Expander:
             if base is None:
                 local = self.auto_name(type_name, scope)
             else:
-                local = f"{base}_{copy}" if copies > 1 else base
+                local = f"{base}_{copy}" if repeated else base
             full = scope.prefix + local
             if is_block:
                 output = self.instantiate(self.blocks[type_name], full, attrs, key_pos, pos, inputs[0], scope,
@@ -482,7 +486,7 @@ class _Expander:
                 inputs = (full,)
             input_pos = (pos,)
             inputs_key = None
-        if copies > 1 and base is not None:
+        if repeated and base is not None:
             self.aliases[scope.prefix + base] = inputs[0]
         return inputs[0]
 

@@ -163,7 +163,8 @@ CASES = [
     Case("negative-padding", layer("{type: conv, out: 4, kernel: 3, padding: -1}"), "`padding` must be at least "
          "0, got -1", 3, 46),
     Case("zero-input", "input: [0, 32, 32]\nlayers: [relu]\n", "`input` must be at least 1, got 0", 1, 9),
-    Case("zero-repeat", layer("{type: relu, repeat: 0}"), "`repeat` must be at least 1, got 0", 3, 26),
+    Case("negative-repeat", layer("{type: relu, repeat: -1}"), "`repeat` must be at least 0, got -1", 3, 26),
+    Case("zero-repeat-alone", layer("{type: relu, repeat: 0}"), "no layer exists for these parameters", 3, 3),
     Case("zero-chunks", layer("{type: split, chunks: 0}"), "`chunks` must be at least 1", 3, 27),
     Case("int-above-int64", layer("{type: conv, out: 99999999999999999999, kernel: 1}"), "`out` is too large", 3,
          23),

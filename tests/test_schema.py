@@ -124,6 +124,7 @@ NOT_EXPRESSIBLE = {
     "expression-attribute-access": "expressions", "expression-huge-power": "expressions",
     "expression-other-function": "expressions", "expression-syntax": "expressions",
     "expression-division-by-zero": "expressions", "every-entry-absent": "conditions",
+    "zero-repeat-alone": "conditions (every entry left out)",
     "top-level-parameter-without-default": "--set", "top-level-parameter-typo": "parameters",
 }
 

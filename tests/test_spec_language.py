@@ -362,3 +362,17 @@ def test_a_computed_name_is_checked_like_a_written_one():
 def test_an_override_may_be_an_expression_over_the_parameters_before_it():
     text = "params: [{base: 200}, {res: 224}]\ninput: [3, $res, $res]\nlayers: [relu]\n"
     assert load(text, {"res": "$(base + 40)"}).input == (3, 240, 240)
+
+
+def test_repeat_names_every_copy_and_zero_leaves_the_entry_out():
+    """`repeat: N` names its copies NAME_1 .. NAME_N for every N >= 1 (so a stage of depth 1 keeps torchvision's
+    `layer_1` style names), `NAME` means the last copy, and `repeat: 0` is an entry that is not there."""
+    import cnncalc
+    text = ("input: [3, 8, 8]\nlayers:\n"
+            "  - {name: a, type: relu, repeat: 1}\n"
+            "  - {name: b, type: conv, out: 4, kernel: 1, repeat: 0}\n"
+            "  - {name: c, type: conv, out: 5, kernel: 1, input: a}\n"
+            "  - {name: d, type: relu, repeat: 2}\n")
+    rows = cnncalc.cost_report(cnncalc.load(text, "r.yaml"))["layers"]
+    assert [(r["name"], r["inputs"]) for r in rows] == [
+        ("a_1", ["input"]), ("c", ["a_1"]), ("d_1", ["c"]), ("d_2", ["d_1"])]
