@@ -245,10 +245,10 @@ def schema() -> None:
 def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
     from .plugins import summary
-    from .report.table import convention_text, layers_table, metrics_text
+    from .report.table import convention_text, layers_table, metrics_text, reflow
     try:
         plugins = summary(load=True)  # first: a plug-in's layer types join the table
-        write_stdout(_render(convention_text(convention), metrics_text(convention), layers_table(convention),
+        write_stdout(_render(reflow(convention_text(convention)), metrics_text(convention), layers_table(convention),
                              *plugins, wide=wide))
     except SpecError as exc:
         _fail(exc.format())

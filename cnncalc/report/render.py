@@ -139,8 +139,21 @@ def render_at(items: Iterable[Item], width: int | None) -> str:
             out.extend(_table_lines(item, width))
         else:
             for line in printable_lines(item):
-                out.extend(wrap(line, width) if width else [line])
+                out.extend(wrap_hanging(line, width) if width else [line])
     return "".join(line + "\n" for line in out)
+
+
+_HANGING = re.compile(r" *(?:- )?")
+
+
+def wrap_hanging(line: str, width: int) -> list[str]:
+    """`wrap`, with the lines after the first indented under the text of a list item (`- ...`) or of an indented
+    line, so that wrapped prose stays readable."""
+    hang = _HANGING.match(line).end()  # type: ignore[union-attr]  # matches the empty string at least
+    if not hang or hang * 2 >= width or cell_width(line) <= width:
+        return wrap(line, width)
+    body = wrap(line[hang:], width - hang)
+    return [line[:hang] + body[0]] + [" " * hang + rest for rest in body[1:]]
 
 
 def printable_lines(text: str) -> list[str]:

@@ -189,6 +189,24 @@ def convention_text(convention: str = "cnncalc") -> str:
     return text[text.index("Counting convention"):].strip()
 
 
+def reflow(text: str) -> str:
+    """Prose written with hard line breaks (a docstring) as one line per paragraph and per list item (`- `), for
+    the renderer to wrap at the terminal's width; a blank line still separates paragraphs."""
+    out: list[str] = []
+    joining = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            out.append("")
+            joining = False
+        elif joining and not stripped.startswith("- ") and not out[-1].endswith(":"):
+            out[-1] += " " + stripped
+        else:
+            out.append(line.rstrip())
+            joining = True
+    return "\n".join(out)
+
+
 def metrics_text(convention: str = "cnncalc") -> str:
     """What each column of `cnncalc cost` counts under `convention`, from the metric registry."""
     from ..analyzers.cost import cost_metrics

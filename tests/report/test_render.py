@@ -141,3 +141,16 @@ def test_output_width_reads_the_terminal_size_whatever_term_says(monkeypatch):
     finally:
         os.close(leader)
         os.close(follower)
+
+
+def test_prose_is_reflowed_and_list_items_hang_under_their_text():
+    """A docstring's hard line breaks give way to the terminal's width: one line per paragraph and list item,
+    wrapped with the item's later lines under its text (the convention text of `cnncalc layers`)."""
+    from cnncalc.report.render import render_at
+    from cnncalc.report.table import reflow
+    text = "Heading:\n\n- one two three\n  four five six seven\n- eight\nnine ten\n\nlast paragraph\ncontinued"
+    assert reflow(text) == ("Heading:\n\n- one two three four five six seven\n- eight nine ten\n\n"
+                            "last paragraph continued")
+    lines = render_at([reflow(text)], 16).splitlines()
+    assert lines[2:5] == ["- one two three", "  four five six", "  seven"]
+    assert all(len(line) <= 16 for line in lines)
