@@ -59,7 +59,9 @@ def _run(analyse, as_json: bool = False, output: Path | None = None, wide: bool 
         if output is not None:
             check_output(output)  # refuse a FIFO or a device before any work
         report = analyse()
-        text = report.json_text() if as_json else report.format(lambda *items: _render(*items, wide=wide, to_file=output is not None))
+        to_file = output is not None
+        text = report.json_text() if as_json else report.format(lambda *items: _render(*items, wide=wide,
+                                                                                       to_file=to_file))
         if output is None:
             write_stdout(text)
         else:

@@ -119,7 +119,8 @@ def cost_report(graph: Graph, convention: str = conventions.DEFAULT, step: Step 
     values = [measure(metrics, node) for node in graph.layers]
     rows = []
     for node, counts in zip(graph.layers, values):
-        row: dict[str, Any] = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node), "output": _output(node)}
+        row: dict[str, Any] = {"name": node.name, "type": node.type, "inputs": _input_names(graph, node),
+                               "output": _output(node)}
         if node.entry is not None and node.entry.block:
             row["block"] = node.entry.block
         row.update(zip(columns, counts))
