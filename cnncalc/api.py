@@ -318,13 +318,15 @@ class Network:
             return GradReport(grad_report(graph, init, seed, batch, loss), self.name)
 
     def memory(self, dtype: str = "float32", batch: int = 1, training: bool = False,
-               optimizer: str | None = None) -> MemoryReport:
+               optimizer: str | None = None, convention: str = "cnncalc") -> MemoryReport:
         """Bytes of the weights, the peak of live activations in inference and, with `training`, of one training
-        step (`cnncalc memory`); the rules are cnncalc.analyzers.memory_bytes's docstring."""
+        step (`cnncalc memory`); the rules are cnncalc.analyzers.memory_bytes's docstring, `convention` (cnncalc
+        or pytorch) says what the backward pass keeps."""
         from .analyzers.memory_bytes import memory_report
         graph = self.graph
         with _placed(self.name):
-            return MemoryReport(memory_report(graph, dtype, batch, training, optimizer), self.name)
+            return MemoryReport(memory_report(graph, dtype, batch, training, optimizer, convention),
+                                self.name)
 
     def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc", training: bool = False,
                    batch: int | None = None, optimizer: str | None = None) -> SweepReport:

@@ -20,6 +20,12 @@ The rules, stated once (the README and the JSON's `assumptions` repeat them):
   it. `peak_training_bytes` is parameters + buffers + gradients + optimizer state + the peak of the forward pass
   in training, where a kept storage stays live to the end of the forward pass (every kept tensor is live there);
   the gradient tensors of the backward pass, which reuses what it frees as it goes, are not counted.
+- `--convention pytorch` keeps what PyTorch's autograd keeps on CPU (PYTORCH: dropout's noise in the dtype, the
+  input of avgpool and of adaptive_avgpool to other than 1x1); measured, with each storage counted once and
+  parameters and buffers left out, by scripts/measure_saved_tensors.py into tests/data/saved_tensors.json, which
+  the tests compare with every torchvision network of the zoo. In-place activations (torchvision's
+  ReLU(inplace=True)) keep the same storages as out-of-place ones here: the in-place output is the storage the
+  next layer keeps, one storage either way, so the spec needs no in-place mark for these figures.
 """
 
 from __future__ import annotations
@@ -67,6 +73,24 @@ SAVED = {
 }
 """Layer type -> what its backward pass keeps (the cnncalc convention); a type not here is refused."""
 
+PYTORCH = {
+    "dropout": "its noise, in the dtype (on CPU, dropout is input * (bernoulli mask / (1 - p)) and MulBackward keeps "
+               "the noise; CUDA's fused native_dropout would keep a bool mask)",
+    "avgpool": "its input (avg_pool2d_backward reads it)",
+    "adaptive_avgpool": "its input (adaptive_avg_pool2d_backward reads it), except to 1x1, which PyTorch computes as "
+                        "a mean (nothing kept)",
+}
+"""`--convention pytorch`: where PyTorch's autograd (torch 2.14, CPU) keeps other tensors than the cnncalc
+convention; every other type as SAVED. Measured by scripts/measure_saved_tensors.py (tests/data/saved_tensors.json)."""
+
+CONVENTIONS = ("cnncalc", "pytorch")
+"""`cnncalc memory --convention`: what the backward pass keeps."""
+
+
+def saves(kind: str, convention: str) -> str:
+    """What a layer type keeps for the backward pass, in words, by `convention`."""
+    return PYTORCH.get(kind, SAVED[kind]) if convention == "pytorch" else SAVED[kind]
+
 _KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax"}
 """Activations whose derivative reads their output (the others read their input)."""
 
@@ -85,8 +109,9 @@ class Kept:
     """Scales with the batch (False: batchnorm's per-channel statistics)."""
 
 
-def kept(node: Node) -> list[Kept]:
-    """What `node`'s backward pass keeps (SAVED), as tensors; SpecError for a layer type without a rule."""
+def kept(node: Node, convention: str = "cnncalc") -> list[Kept]:
+    """What `node`'s backward pass keeps (SAVED, with PYTORCH's exceptions by the pytorch convention), as tensors;
+    SpecError for a layer type without a rule."""
     kind = node.type
     if kind not in SAVED:
         raise SpecError(f"`cnncalc memory` has no rule for layer type {kind!r} (layer {node.name!r}): it does not "
@@ -104,7 +129,9 @@ def kept(node: Node) -> list[Kept]:
     if kind == "batchnorm":
         return inputs + [Kept(None, 2 * node.output[0], per_image=False)]
     if kind == "dropout":
-        return [Kept(None, int(numel(node.output)), MASK_BYTES)]
+        return [Kept(None, int(numel(node.output)), None if convention == "pytorch" else MASK_BYTES)]
+    if convention == "pytorch" and (kind == "avgpool" or kind == "adaptive_avgpool" and node.output[1:] != (1, 1)):
+        return inputs
     if kind in ("maxpool", "global_maxpool", "adaptive_maxpool"):
         return inputs + [Kept(None, int(numel(node.output)), INDEX_BYTES)]
     if kind == "lrn":
@@ -180,8 +207,11 @@ def peak_live(graph: Graph, store: Storages, batch: int, keep: set[tuple[int, in
 
 
 def memory_report(graph: Graph, dtype: str = "float32", batch: int = 1, training: bool = False,
-                  optimizer: str | None = None) -> dict:
-    """The `cnncalc memory --json` document."""
+                  optimizer: str | None = None, convention: str = "cnncalc") -> dict:
+    """The `cnncalc memory --json` document; `convention` says what the backward pass keeps (CONVENTIONS)."""
+    if convention not in CONVENTIONS:
+        raise SpecError(f"--convention must be one of {', '.join(CONVENTIONS)} for `cnncalc memory`, got "
+                        f"{convention!r}")
     if dtype not in DTYPES:
         raise SpecError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if type(batch) is not int or batch < 1:
@@ -209,7 +239,7 @@ def memory_report(graph: Graph, dtype: str = "float32", batch: int = 1, training
                "parameter_bytes": params, "buffer_bytes": buffers}
         if training:
             saved = 0
-            for item in kept(node):
+            for item in kept(node, convention):
                 if item.tensor is None:
                     nbytes = item.values * (item.width or width) * (batch if item.per_image else 1)
                     saved += nbytes
@@ -218,7 +248,7 @@ def memory_report(graph: Graph, dtype: str = "float32", batch: int = 1, training
                     counted.add(s)
                     saved += train.size[s] * batch
             row |= {"gradient_bytes": params, "optimizer_state_bytes": state * params,
-                    "saved_activation_bytes": saved, "saves": SAVED[node.type]}
+                    "saved_activation_bytes": saved, "saves": saves(node.type, convention)}
         rows.append(row)
         for key in totals:
             totals[key] += row.get(key, 0)
@@ -232,8 +262,9 @@ def memory_report(graph: Graph, dtype: str = "float32", batch: int = 1, training
         doc_totals["peak_training_bytes"] = (weights + totals["gradient_bytes"] + totals["optimizer_state_bytes"]
                                              + peak_training)
     return {"schema_version": 1, "spec": graph.name, "input": list(graph.input), "dtype": dtype, "batch": batch,
-            "convention": "cnncalc", "training": training, "optimizer": (optimizer or "sgd") if training else None,
-            "layers": rows, "totals": doc_totals, "assumptions": ASSUMPTIONS}
+            "convention": convention, "training": training, "optimizer": (optimizer or "sgd") if training else None,
+            "layers": rows, "totals": doc_totals,
+            "assumptions": ASSUMPTIONS + ([PYTORCH_ASSUMPTION] if convention == "pytorch" else [])}
 
 
 ASSUMPTIONS = [
@@ -251,3 +282,8 @@ ASSUMPTIONS = [
     "peak_training_bytes = parameters + buffers + gradients + optimizer state + the peak of the forward pass in "
     "training, where kept storages stay live to its end; the backward pass's gradient tensors are not counted",
 ]
+
+PYTORCH_ASSUMPTION = (
+    "--convention pytorch: what PyTorch's autograd keeps (torch 2.14.1, CPU, measured with saved_tensors_hooks by "
+    "scripts/measure_saved_tensors.py): the cnncalc convention except dropout (its noise in the dtype), avgpool "
+    "(its input) and adaptive_avgpool to other than 1x1 (its input); parameters and buffers left out")
