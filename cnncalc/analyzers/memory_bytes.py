@@ -23,7 +23,7 @@ The rules, stated once (the README and the JSON's `assumptions` repeat them):
 - `--convention pytorch` keeps what PyTorch's autograd keeps on CPU (PYTORCH: dropout's noise in the dtype, the
   input of avgpool and of adaptive_avgpool to other than 1x1); measured, with each storage counted once and
   parameters and buffers left out, by scripts/measure_saved_tensors.py into tests/data/saved_tensors.json, which
-  the tests compare with every torchvision network of the zoo. In-place activations (torchvision's
+  the tests compare with every torchvision network of the zoo and unet_small. In-place activations (torchvision's
   ReLU(inplace=True)) keep the same storages as out-of-place ones here: the in-place output is the storage the
   next layer keeps, one storage either way, so the spec needs no in-place mark for these figures.
 """
@@ -31,10 +31,13 @@ The rules, stated once (the README and the JSON's `assumptions` repeat them):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import SpecError
 from ..graph import Graph, Node
 from ..layers import numel
+from ..layers.conv import Conv, ConvTranspose, Linear
+from ..layers.squeeze_excitation import SqueezeExcitation
 from .optimizer import OPTIMIZERS
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -120,14 +123,14 @@ def kept(node: Node, convention: str = "cnncalc") -> list[Kept]:
     layer = node.layer
     inputs = [Kept(ref, int(numel(shape))) for ref, shape in zip(node.inputs, node.input_shapes)]
     outputs = [Kept((node.index, k), int(numel(shape))) for k, shape in enumerate(node.outputs)]
-    if kind in ("conv", "conv_transpose", "linear"):
+    if isinstance(layer, (Conv, ConvTranspose, Linear)):
         return inputs + (outputs if layer.activation != "none" else [])
     if kind in _KEEPS_OUTPUT:
         return outputs
     if kind in ("relu6", "gelu", "silu", "hardswish", "hardsigmoid", "leaky_relu"):
         return inputs
     if kind == "batchnorm":
-        return inputs + [Kept(None, 2 * node.output[0], per_image=False)]
+        return inputs + [Kept(None, 2 * int(node.output[0]), per_image=False)]
     if kind == "dropout":
         return [Kept(None, int(numel(node.output)), None if convention == "pytorch" else MASK_BYTES)]
     if convention == "pytorch" and (kind == "avgpool" or kind == "adaptive_avgpool" and node.output[1:] != (1, 1)):
@@ -138,8 +141,8 @@ def kept(node: Node, convention: str = "cnncalc") -> list[Kept]:
         return inputs + outputs
     if kind == "mul":
         return inputs
-    if kind == "squeeze_excitation":
-        c, s = node.output[0], layer.squeeze
+    if isinstance(layer, SqueezeExcitation):
+        c, s = int(node.output[0]), layer.squeeze
         return inputs + [Kept(None, c + s * (2 if layer.activation not in _KEEPS_OUTPUT else 1)
                               + c * (2 if layer.gate == "hardsigmoid" else 1))]
     return []
@@ -235,8 +238,9 @@ def memory_report(graph: Graph, dtype: str = "float32", batch: int = 1, training
         buffers = width * int(node.layer.buffers(node.input_shapes, node.output))
         outputs = sum(inference.size[s] for k in range(len(node.outputs))
                       if (s := (node.index, k)) in inference.size) * batch
-        row = {"name": node.name, "type": node.type, "output_bytes": outputs, "live_bytes": during[node.index],
-               "parameter_bytes": params, "buffer_bytes": buffers}
+        row: dict[str, Any] = {"name": node.name, "type": node.type, "output_bytes": outputs,
+                               "live_bytes": during[node.index], "parameter_bytes": params,
+                               "buffer_bytes": buffers}
         if training:
             saved = 0
             for item in kept(node, convention):
