@@ -241,9 +241,10 @@ def memory_report(graph: Graph, dtype: str = "float32", batch: int = 1, training
         row: dict[str, Any] = {"name": node.name, "type": node.type, "output_bytes": outputs,
                                "live_bytes": during[node.index], "parameter_bytes": params,
                                "buffer_bytes": buffers}
+        keeps = kept(node, convention)  # before anything else: a type without a rule is refused, in inference too
         if training:
             saved = 0
-            for item in kept(node, convention):
+            for item in keeps:
                 if item.tensor is None:
                     nbytes = item.values * (item.width or width) * (batch if item.per_image else 1)
                     saved += nbytes

@@ -111,3 +111,16 @@ def test_cli_json_and_table(tmp_path):
     assert table.exit_code == 0 and "KiB" in table.stdout and "peak training" in table.stdout
     bad = CliRunner().invoke(app, ["memory", str(spec), "--optimizer", "adam"])
     assert bad.exit_code == 2 and bad.stdout == "" and "--training" in bad.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch", "0"], "--batch must be at least 1"),
+    (["--dtype", "float64"], "float64"),
+    (["--convention", "fvcore"], "fvcore"),
+])
+def test_cli_refuses_bad_options(tmp_path, args, message):
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(CHAIN)
+    result = CliRunner().invoke(app, ["memory", str(spec), *args])
+    assert result.exit_code == 2 and result.stdout == "" and message in result.stderr
+    assert "Traceback" not in result.stderr
