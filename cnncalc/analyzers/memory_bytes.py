@@ -7,8 +7,9 @@ The rules, stated once (the README and the JSON's `assumptions` repeat them):
   them) and a dropout mask is bool (1 byte). Activations scale with the batch, weights do not.
 - Storage: a layer's outputs are new tensors, except the *views* of flatten, identity, split (each chunk is a
   view of its input, as `torch.split` returns) and dropout in inference (the identity): a view allocates nothing
-  and keeps its input's storage alive as long as the view is read. concat copies (`torch.cat` allocates its
-  output), add and mul allocate their output (not in place).
+  and keeps its input's storage alive as long as the view is read. A layer marked `inplace: true` (an activation,
+  add) writes into its (first) input's storage, as a view does. concat copies (`torch.cat` allocates its output),
+  add and mul allocate their output unless in place.
 - Inference schedule: layers run one at a time in file (topological) order; a layer's outputs are allocated while
   its inputs are still live; a storage is freed right after the last layer that reads it (or a view of it); the
   network input is live from the start; the last layer's outputs are kept. `peak_inference_bytes` is parameters +
@@ -23,9 +24,9 @@ The rules, stated once (the README and the JSON's `assumptions` repeat them):
 - `--convention pytorch` keeps what PyTorch's autograd keeps on CPU (PYTORCH: dropout's noise in the dtype, the
   input of avgpool and of adaptive_avgpool to other than 1x1); measured, with each storage counted once and
   parameters and buffers left out, by scripts/measure_saved_tensors.py into tests/data/saved_tensors.json, which
-  the tests compare with every torchvision network of the zoo and unet_small. In-place activations (torchvision's
-  ReLU(inplace=True)) keep the same storages as out-of-place ones here: the in-place output is the storage the
-  next layer keeps, one storage either way, so the spec needs no in-place mark for these figures.
+  the tests compare with every torchvision network of the zoo and unet_small. An in-place activation keeps the
+  same storages as an out-of-place one (its output is the storage the next layer keeps, one storage either way):
+  `inplace: true` changes the peaks, not the kept bytes.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def storages(graph: Graph, width: int, training: bool) -> Storages:
     of: dict[tuple[int, int], tuple[int, int]] = {(0, 0): (0, 0)}
     size = {(0, 0): width * int(numel(graph.input))}
     for node in graph.layers:
-        views = node.type in VIEWS or (node.type == "dropout" and not training)
+        views = (node.type in VIEWS or (node.type == "dropout" and not training)
+                 or getattr(node.layer, "inplace", False))  # an activation or add marked inplace: true
         for k, shape in enumerate(node.outputs):
             if views:
                 of[(node.index, k)] = of[node.inputs[0]]
@@ -276,7 +278,8 @@ ASSUMPTIONS = [
     "bytes per value: the dtype's (float32 4, float16 2, bfloat16 2, int8 1); max-pool indices int64 (8), dropout "
     "masks bool (1); activations scale with the batch, weights do not",
     "views allocate nothing: flatten, identity, split (torch.split's chunks are views) and dropout in inference; "
-    "concat copies (torch.cat allocates its output); add and mul allocate their output (not in place)",
+    "layers marked inplace: true (activations, add) write into their (first) input's storage; concat copies "
+    "(torch.cat allocates its output); add and mul allocate their output unless in place",
     "inference schedule: layers one at a time in file (topological) order; a layer's outputs are allocated while "
     "its inputs are live; a storage is freed after its last reader (or a view's); the network input is live from "
     "the start, the last layer's outputs are kept; peak_inference_bytes = parameters + buffers + the peak of live "

@@ -124,3 +124,30 @@ def test_cli_refuses_bad_options(tmp_path, args, message):
     result = CliRunner().invoke(app, ["memory", str(spec), *args])
     assert result.exit_code == 2 and result.stdout == "" and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_inplace_relu_and_add_allocate_nothing():
+    text = """
+input: [2, 4, 4]
+layers:
+  - {name: conv, type: conv, out: 2, kernel: 1}
+  - {name: relu, type: relu, inplace: %s}
+  - {name: add, type: add, inputs: [relu, input], inplace: %s}
+"""
+    out_of_place = parse(text % ("false", "false")).memory().to_json()
+    in_place = parse(text % ("true", "true")).memory().to_json()
+    weights = 4 * (2 * 2 + 2)
+    # out of place: input 32 values live to the add; conv +32; relu +32 (conv's freed after); add +32: 32*3 at add
+    assert out_of_place["totals"]["peak_inference_bytes"] == weights + 4 * 32 * 3
+    # in place: input 32 and conv's 32, into which relu and add write: 64
+    assert in_place["totals"]["peak_inference_bytes"] == weights + 4 * 32 * 2
+    # what the backward pass keeps does not change: conv its input, relu its output (conv's storage either way)
+    assert parse(text % ("true", "true")).memory(training=True).to_json()["totals"]["saved_activation_bytes"] == \
+        parse(text % ("false", "false")).memory(training=True).to_json()["totals"]["saved_activation_bytes"] == \
+        4 * (32 + 32)
+
+
+def test_inplace_is_validated_like_every_attribute():
+    with pytest.raises(SpecError, match="inplace") as caught:
+        parse("input: [2, 4, 4]\nlayers:\n  - {type: relu, inplace: 1}\n").graph
+    assert caught.value.position is not None and caught.value.position.line == 3
