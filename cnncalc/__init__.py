@@ -19,11 +19,11 @@ from .report import cost_report, rf_report
 from .source import Limits
 
 __version__ = "0.1.0"
-__all__ = ["CompareReport", "CostReport", "GradReport", "Graph", "GroupReport", "Limits", "Network", "Node", "Position",
+__all__ = ["CompareReport", "CostReport", "GradReport", "Graph", "GroupReport", "Limits", "MemoryReport", "Network", "Node", "Position",
            "Report", "RfReport", "ShapesReport", "SpecError", "SweepReport", "compare", "cost_report", "from_dict",
            "limits", "load", "parse", "read", "rf_report", "__version__"]
 
-_API = frozenset({"CompareReport", "CostReport", "GradReport", "GroupReport", "Network", "Report", "RfReport",
+_API = frozenset({"CompareReport", "CostReport", "GradReport", "GroupReport", "MemoryReport", "Network", "Report", "RfReport",
                   "ShapesReport", "SweepReport", "compare", "from_dict", "limits", "parse", "read"})
 """Names of cnncalc/api.py, imported on first use: `cnncalc --help` and `--version` never need them."""
 

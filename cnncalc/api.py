@@ -317,6 +317,17 @@ class Network:
         with _placed(self.name):
             return GradReport(grad_report(graph, init, seed, batch, loss), self.name)
 
+    def memory(self, dtype: str = "float32", batch: int = 1, training: bool = False,
+               optimizer: str | None = None, convention: str = "cnncalc") -> MemoryReport:
+        """Bytes of the weights, the peak of live activations in inference and, with `training`, of one training
+        step (`cnncalc memory`); the rules are cnncalc.analyzers.memory_bytes's docstring, `convention` (cnncalc
+        or pytorch) says what the backward pass keeps."""
+        from .analyzers.memory_bytes import memory_report
+        graph = self.graph
+        with _placed(self.name):
+            return MemoryReport(memory_report(graph, dtype, batch, training, optimizer, convention),
+                                self.name)
+
     def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc", training: bool = False,
                    batch: int | None = None, optimizer: str | None = None) -> SweepReport:
         """Totals at every input size (`cnncalc cost --input`), counted by `convention` (of one training step with
@@ -493,3 +504,12 @@ class GradReport(Report):
     def renderables(self) -> list:
         from .report.table import grad_table
         return [grad_table(self.document)]
+
+
+class MemoryReport(Report):
+    """`cnncalc memory`: per layer, the bytes of its weights, output and (in training) what it keeps; the totals and
+    the peaks."""
+
+    def renderables(self) -> list:
+        from .report.table import memory_table
+        return [memory_table(self.document)]

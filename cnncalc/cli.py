@@ -197,6 +197,39 @@ def grad(spec: SpecArg, as_json: JsonOpt = False,
     _run(lambda: _read(spec, max_layers, max_bytes).grad(init, seed, batch, loss), as_json, output, wide)
 
 
+class DtypeName(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    int8 = "int8"
+
+
+class MemoryConvention(str, Enum):
+    cnncalc = "cnncalc"
+    pytorch = "pytorch"
+
+
+@app.command()
+def memory(spec: SpecArg, as_json: JsonOpt = False,
+           dtype: Annotated[DtypeName, typer.Option(help="bytes per value: float32 4, float16 2, bfloat16 2, "
+                                                         "int8 1")] = DtypeName.float32,
+           batch: Annotated[int, typer.Option(metavar="N", help="images per step")] = 1,
+           training: Annotated[bool, typer.Option("--training", help="one training step: gradients, optimizer "
+                                                  "state and the activations the backward pass keeps")] = False,
+           optimizer: OptimizerOpt = None,
+           convention: Annotated[MemoryConvention, typer.Option(help="what the backward pass keeps: the cnncalc "
+                                                                "convention, or what PyTorch's autograd keeps on CPU")]
+           = MemoryConvention.cnncalc, output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
+           max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
+           sets: SetOpt = None) -> None:
+    """Bytes of the weights, the peak of live activations and, with --training, of one training step."""
+    def analyse():
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        _one_size(network, sizes, command="memory")
+        return network.memory(dtype.value, batch, training, optimizer and optimizer.value, convention.value)
+    _run(analyse, as_json, output, wide)
+
+
 @app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",

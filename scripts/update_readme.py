@@ -165,9 +165,28 @@ def training_figures() -> str:
         f"{big['training_macs']:,} | {big['optimizer_mults']:,} | {big['optimizer_state']:,} |"])
 
 
+def _mib(n: int) -> str:
+    return f"{n:,} ({n / 2**20:,.1f} MiB)"
+
+
+def memory_figures() -> str:
+    """ResNet-50's memory at batch 32, fp32 and fp16, with SGD and with Adam, from `cnncalc memory` itself."""
+    network = cnncalc.read(str(ROOT / "specs" / "zoo" / "resnet50.yaml"))
+    lines = ["| resnet50, 3x224x224, batch 32 | parameters | gradients | optimizer state | kept for backward | "
+             "peak inference | peak training |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for dtype in ("float32", "float16"):
+        for optimizer in ("sgd", "adam"):
+            t = network.memory(dtype, 32, training=True, optimizer=optimizer).to_json()["totals"]
+            lines.append(f"| `--dtype {dtype} --optimizer {optimizer}` | {_mib(t['parameter_bytes'])} | "
+                         f"{_mib(t['gradient_bytes'])} | {_mib(t['optimizer_state_bytes'])} | "
+                         f"{_mib(t['saved_activation_bytes'])} | {_mib(t['peak_inference_bytes'])} | "
+                         f"{_mib(t['peak_training_bytes'])} |")
+    return "\n".join(lines)
+
+
 SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
             "conventions": conventions_table, "json-cost": json_cost, "optimizers": optimizers,
-            "training": training_figures}
+            "training": training_figures, "memory": memory_figures}
 
 
 def render(readme: str) -> str:

@@ -184,7 +184,7 @@ CASES = [
          "mean 'layers'?", 2, 1),
     Case("input-key-typo", "input: {chanels: 3, height: 8, width: 8}\nlayers: [relu]\n", "did you mean "
          "'channels'?", 1, 9),
-    Case("attribute-on-relu", layer("{type: relu, inplace: true}"), "relu takes no attributes", 3, 18),
+    Case("attribute-on-flatten", layer("{type: flatten, inplace: true}"), "flatten takes no attributes", 3, 21),
     Case("missing-attribute", layer("{type: conv, kernel: 3}"), "layer type 'conv' needs the attribute `out`", 3, 5),
     Case("entry-without-type", layer("{name: a, out: 3}"), "layer entry has no `type`", 3, 5),
     Case("call-typo", layer("{type: relu, call: modul}"), "`call` must be one of module", 3, 24),

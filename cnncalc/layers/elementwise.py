@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import FLOAT, INT, Dim, Layer, Ops, Shape, activation_backward, attr, numel, register
+from .base import BOOL, FLOAT, INT, Dim, Layer, Ops, Shape, activation_backward, attr, numel, register
 
 ACTIVATION_NAMES = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid",
                     "softmax")
 
 
+@dataclass(frozen=True, slots=True)
 class Activation(Layer):
     """One evaluation of a non-linear function per element."""
 
     rf = "identity"
     counting = "1 activation evaluation per element"
+
+    inplace: bool = attr(BOOL, False, "overwrites its input (PyTorch's inplace=True, F.relu(x, inplace=True)): no new "
+                                      "memory (`cnncalc memory`); the counts are the same")
 
     def ops(self, inputs: Sequence[Shape], output: Shape) -> Ops:
         return Ops(activations=numel(output))

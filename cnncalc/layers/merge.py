@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import GLOBAL, INT, IDENTITY_AXES, SIZES, Layer, LayerError, Ops, Shape, attr, numel, register, spatial
+from .base import BOOL, GLOBAL, INT, IDENTITY_AXES, SIZES, Layer, LayerError, Ops, Shape, attr, numel, register, spatial
 
 
 def _describe(shape: Shape) -> str:
@@ -63,6 +63,9 @@ class Add(Layer):
     counting = "1 add per element per input beyond the first"
     min_inputs = 2
     max_inputs = None
+
+    inplace: bool = attr(BOOL, False, "sums into its first input (PyTorch's `out += identity`): no new memory "
+                                      "(`cnncalc memory`); the counts are the same")
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         for other in inputs[1:]:

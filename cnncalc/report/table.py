@@ -311,3 +311,41 @@ def grad_table(doc: dict) -> Table:
         [(row["name"], row["type"], row["init"] or "-", _norm(row["weight_grad_norm"]),
           log_bar(row["weight_grad_norm"], scale), _norm(row["output_grad_norm"]),
           log_bar(row["output_grad_norm"], scale)) for row in rows], caption=caption)
+
+
+# ----------------------------------------------------------------------------------------------- cnncalc memory
+
+def human_bytes(n: int) -> str:
+    """Bytes in the largest binary unit that keeps at least 1 (B, KiB, MiB, GiB, TiB), 1 decimal above B."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def memory_table(doc: dict) -> Table:
+    """Per layer: its weights, its output, the live activations while it runs and, in training, its gradient,
+    optimizer state and kept activations; the totals as the footer (exact bytes are in the JSON)."""
+    training = doc["training"]
+    keys = ["parameter_bytes", "output_bytes", "live_bytes"]
+    heads = ["params", "output", "live (inference)"]
+    if training:
+        keys += ["gradient_bytes", "optimizer_state_bytes", "saved_activation_bytes"]
+        heads += ["grads", "opt state", "kept for backward"]
+    totals = doc["totals"]
+    foot = {"parameter_bytes": totals["parameter_bytes"], "gradient_bytes": totals["gradient_bytes"],
+            "optimizer_state_bytes": totals["optimizer_state_bytes"],
+            "saved_activation_bytes": totals["saved_activation_bytes"]}
+    columns = [Column("layer", kind=NAME, priority=REQUIRED, footer="total"), Column("type", kind=NAME, priority=50)]
+    columns += [Column(h, "right", priority=REQUIRED if k in ("parameter_bytes", "saved_activation_bytes")
+                       else 60, footer=human_bytes(foot[k]) if foot.get(k) is not None else "")
+                for k, h in zip(keys, heads)]
+    rows = [[row["name"], row["type"], *(human_bytes(row[k]) for k in keys)] for row in doc["layers"]]
+    mode = f"training, {doc['optimizer']}" if training else "inference"
+    title = f"memory: {doc['spec']} (input {_shape(doc['input'])}, batch {doc['batch']}, {doc['dtype']}, {mode})"
+    peaks = [f"peak inference {human_bytes(totals['peak_inference_bytes'])}"]
+    if training:
+        peaks.append(f"peak training {human_bytes(totals['peak_training_bytes'])}")
+    caption = (", ".join(peaks) + f"; buffers {human_bytes(totals['buffer_bytes'])}; KiB = 1024 B; exact bytes "
+               "and the schedule assumed, and what each layer keeps: --json")
+    return Table(title, tuple(columns), rows, caption=caption, show_footer=True)
