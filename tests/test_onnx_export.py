@@ -166,7 +166,9 @@ def test_without_onnx_the_message_says_how_to_install(monkeypatch, tmp_path):
 def test_runs_in_onnxruntime(tmp_path):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (optional)")
     import numpy as np
-    graph = cnncalc.load((ROOT / "specs/zoo/mobilenet_v3_small.yaml").read_text())
-    session = ort.InferenceSession(export(graph, "random", 0).model.SerializeToString())
-    (result,) = session.run(None, {"input": np.zeros((1, *graph.input), dtype=np.float32)})
-    assert result.shape == (1, *graph.nodes[-1].output)
+    for graph in (cnncalc.load((ROOT / "specs/zoo/mobilenet_v3_small.yaml").read_text()), cnncalc.load(EVERY_TYPE)):
+        exported = export(graph, "random", 0)
+        session = ort.InferenceSession(exported.model.SerializeToString())
+        results = session.run(None, {"input": np.zeros((1, *graph.input), dtype=np.float32)})
+        expected = {exported.values[n.name][0]: (1, *n.output) for n in graph.layers}
+        assert [r.shape for r in results] == [expected[o.name] for o in session.get_outputs()]
