@@ -126,8 +126,8 @@ def write_atomic(text: str | bytes, output: Path) -> None:
     except OSError as exc:
         raise OutputError(f"--output {output}: cannot write there ({exc.strerror})") from None
     try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; keep FILE's mode, or the umask's default

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from .errors import SpecError
 from .graph import Graph, Node
+from .layers.conv import Conv, ConvTranspose, Linear
+from .layers.elementwise import Dropout, LocalResponseNorm
+from .layers.merge import ChannelShuffle
+from .layers.pool import AvgPool, MaxPool, _AdaptivePool
+from .layers.resample import Pad, Upsample
+from .layers.squeeze_excitation import SqueezeExcitation
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +58,7 @@ class _Builder:
         self.nodes.append(self.onnx.helper.make_node(op_type, inputs, [output], name=output, **attrs))
         return output
 
-    def const(self, name: str, values: list, dtype: str = "int64") -> str:
+    def const(self, name: str, values: Any, dtype: str = "int64") -> str:
         """A Constant node (not an initializer: it is no parameter)."""
         import numpy as np
         array = np.array(values, dtype=dtype)
@@ -119,13 +125,13 @@ def _fused(b: _Builder, activation: str, x: str, out: str) -> str:
 
 def _pads(node: Node) -> list[int]:
     """ONNX pads [top, left, bottom, right] of a windowed layer, as cnncalc's geometry resolves them."""
-    rows, cols = node.layer.windows(node.input_shapes[0])  # type: ignore[attr-defined]
+    rows, cols = cast("Conv | MaxPool | AvgPool", node.layer).windows(node.input_shapes[0])
     return [int(rows.before), int(cols.before), int(rows.after), int(cols.after)]
 
 
 def _conv(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer
-    c_in = node.input_shapes[0][0]
+    layer = cast(Conv, node.layer)
+    c_in = int(node.input_shapes[0][0])
     w = b.param(f"{node.name}.weight", (layer.out, c_in // layer.groups, *layer.kernel))
     inputs = [x[0], w] + ([b.param(f"{node.name}.bias", (layer.out,))] if layer.bias else [])
     raw = out if layer.activation == "none" else f"{out}/conv"
@@ -135,8 +141,8 @@ def _conv(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
 
 
 def _conv_transpose(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer
-    c_in = node.input_shapes[0][0]
+    layer = cast(ConvTranspose, node.layer)
+    c_in = int(node.input_shapes[0][0])
     w = b.param(f"{node.name}.weight", (c_in, layer.out // layer.groups, *layer.kernel))
     inputs = [x[0], w] + ([b.param(f"{node.name}.bias", (layer.out,))] if layer.bias else [])
     raw = out if layer.activation == "none" else f"{out}/conv_transpose"
@@ -148,9 +154,9 @@ def _conv_transpose(b: _Builder, node: Node, x: list[str], out: str) -> list[str
 
 
 def _linear(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer
+    layer = cast(Linear, node.layer)
     shape = node.input_shapes[0]
-    features = math.prod(shape)
+    features = int(math.prod(shape))
     flat = x[0] if len(shape) == 1 else b.op("Flatten", [x[0]], f"{out}/flatten", axis=1)
     w = b.param(f"{node.name}.weight", (layer.out, features))
     inputs = [flat, w] + ([b.param(f"{node.name}.bias", (layer.out,))] if layer.bias else [])
@@ -160,13 +166,13 @@ def _linear(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
 
 
 def _maxpool(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer
+    layer = cast(MaxPool, node.layer)
     return [b.op("MaxPool", x, out, kernel_shape=list(layer.kernel), strides=list(layer.stride or layer.kernel),
                  pads=_pads(node), dilations=list(layer.dilation), ceil_mode=int(layer.ceil_mode))]
 
 
 def _avgpool(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer  # cnncalc (and PyTorch's default) divide by the whole window, padding included
+    layer = cast(AvgPool, node.layer)  # cnncalc (and PyTorch's default) divide by the whole window, padding included
     return [b.op("AveragePool", x, out, kernel_shape=list(layer.kernel), strides=list(layer.stride or layer.kernel),
                  pads=_pads(node), ceil_mode=int(layer.ceil_mode), count_include_pad=1)]
 
@@ -174,7 +180,7 @@ def _avgpool(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
 def _adaptive(op_type: str) -> Mapping:
     def mapping(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
         _, h, w = node.input_shapes[0]
-        oh, ow = node.layer.output_size  # type: ignore[attr-defined]
+        oh, ow = cast(_AdaptivePool, node.layer).output_size
         if h % oh or w % ow:
             raise _refuse(node, f"its windows differ in size ({h}x{w} to {oh}x{ow}); ONNX pools only by one "
                                 f"window", hint="use an input size that the output size divides")
@@ -188,14 +194,14 @@ def _global(op_type: str) -> Mapping:
 
 
 def _batchnorm(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    c = node.input_shapes[0][0]
+    c = int(node.input_shapes[0][0])
     stats = [b.param(f"{node.name}.weight", (c,)), b.param(f"{node.name}.bias", (c,)),
              b.param(f"{node.name}.running_mean", (c,)), b.param(f"{node.name}.running_var", (c,), positive=True)]
     return [b.op("BatchNormalization", x + stats, out, epsilon=1e-5)]
 
 
 def _lrn(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer
+    layer = cast(LocalResponseNorm, node.layer)
     return [b.op("LRN", x, out, size=layer.size, alpha=layer.alpha, beta=layer.beta, bias=layer.k)]
 
 
@@ -208,7 +214,7 @@ def _flatten(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
 
 
 def _dropout(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    return [b.op("Dropout", [x[0], b.const(f"{out}/ratio", node.layer.p, "float32")], out)]  # type: ignore
+    return [b.op("Dropout", [x[0], b.const(f"{out}/ratio", cast(Dropout, node.layer).p, "float32")], out)]
 
 
 def _identity(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
@@ -237,37 +243,37 @@ def _split(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
 
 def _channel_shuffle(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
     c, h, w = (int(d) for d in node.input_shapes[0])
-    g = node.layer.groups  # type: ignore[attr-defined]
+    g = cast(ChannelShuffle, node.layer).groups
     grouped = b.op("Reshape", [x[0], b.const(f"{out}/grouped_shape", [1, g, c // g, h, w])], f"{out}/grouped")
     swapped = b.op("Transpose", [grouped], f"{out}/transposed", perm=[0, 2, 1, 3, 4])
     return [b.op("Reshape", [swapped, b.const(f"{out}/shape", [1, c, h, w])], out)]
 
 
 def _pad(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    (t, bottom), (left, r) = node.layer.sides(node.input_shapes[0])  # type: ignore[attr-defined]
+    (t, bottom), (left, r) = cast(Pad, node.layer).sides(node.input_shapes[0])
     pads = b.const(f"{out}/pads", [0, 0, int(t), int(left), 0, 0, int(bottom), int(r)])
     return [b.op("Pad", [x[0], pads], out, mode="constant")]
 
 
 def _upsample(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
-    layer = node.layer
+    layer = cast(Upsample, node.layer)
     if layer.mode == "nearest":  # PyTorch: src = floor(dst * in / out)
         attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
     else:
         attrs = dict(mode="linear", coordinate_transformation_mode="align_corners" if layer.align_corners
                      else "pytorch_half_pixel")
     if layer.size is not None:
-        c = node.input_shapes[0][0]
+        c = int(node.input_shapes[0][0])
         inputs = [x[0], "", "", b.const(f"{out}/sizes", [1, c, *layer.size])]
     else:
-        inputs = [x[0], "", b.const(f"{out}/scales", [1.0, 1.0, *map(float, layer.scale)], "float32")]
+        inputs = [x[0], "", b.const(f"{out}/scales", [1.0, 1.0, *map(float, layer.scale or ())], "float32")]
     return [b.op("Resize", inputs, out, **attrs)]
 
 
 def _squeeze_excitation(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
     """Its six ops: GlobalAveragePool, Conv 1x1 C->S, activation, Conv 1x1 S->C, gate, Mul with the input."""
-    layer = node.layer
-    c, s = node.input_shapes[0][0], layer.squeeze
+    layer = cast(SqueezeExcitation, node.layer)
+    c, s = int(node.input_shapes[0][0]), layer.squeeze
     pooled = b.op("GlobalAveragePool", x, f"{out}/avgpool")
     fc1 = b.op("Conv", [pooled, b.param(f"{node.name}.fc1.weight", (s, c, 1, 1)),
                         b.param(f"{node.name}.fc1.bias", (s,))], f"{out}/fc1", kernel_shape=[1, 1])
