@@ -172,3 +172,31 @@ def test_runs_in_onnxruntime(tmp_path):
         results = session.run(None, {"input": np.zeros((1, *graph.input), dtype=np.float32)})
         expected = {exported.values[n.name][0]: (1, *n.output) for n in graph.layers}
         assert [r.shape for r in results] == [expected[o.name] for o in session.get_outputs()]
+
+
+def test_values_in_onnxruntime_follow_pytorch_formulas():
+    """Where ONNX's defaults differ from PyTorch's (HardSigmoid's alpha, Resize's coordinates) or an op is a
+    composition (gelu, channel_shuffle): the exported ops against numpy written from PyTorch's definitions."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (optional)")
+    import math
+
+    import numpy as np
+    graph = cnncalc.load("""
+input: [2, 3, 4]
+layers:
+  - {name: up, type: upsample, scale: [2, 3]}
+  - {name: hs, type: hardsigmoid, input: input}
+  - {name: ge, type: gelu, input: input}
+  - {name: cat, type: concat, inputs: [input, hs]}
+  - {name: sh, type: channel_shuffle, groups: 2}
+""")
+    model = export(graph).model
+    model.graph.output.append(onnx.helper.make_tensor_value_info("hs", onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString())
+    x = 4 * np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float32)
+    got = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"input": x})))
+    assert np.array_equal(got["up"], x.repeat(2, axis=2).repeat(3, axis=3))
+    assert np.allclose(got["hs"], np.clip(x + 3, 0, 6) / 6)
+    assert np.allclose(got["ge"], np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2))))(x), atol=1e-5)
+    joined = np.concatenate([x, got["hs"]], axis=1)  # channels 0, 2, 1, 3: the two groups interleaved
+    assert np.array_equal(got["sh"], joined[:, [0, 2, 1, 3]])
