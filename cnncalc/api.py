@@ -328,6 +328,15 @@ class Network:
             return MemoryReport(memory_report(graph, dtype, batch, training, optimizer, convention),
                                 self.name)
 
+    def export_onnx(self, weights: str = "zeros", seed: int = 0) -> bytes:
+        """The network as a serialized ONNX model (`cnncalc export`; cnncalc.onnx_export states the opset and the
+        conventions), with zero or random (`seed`) weights. SpecError for a layer type without an ONNX mapping, or
+        when the optional onnx package is missing."""
+        from .onnx_export import export_bytes
+        graph = self.graph
+        with _placed(self.name):
+            return export_bytes(graph, weights, seed)
+
     def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc", training: bool = False,
                    batch: int | None = None, optimizer: str | None = None) -> SweepReport:
         """Totals at every input size (`cnncalc cost --input`), counted by `convention` (of one training step with

@@ -231,6 +231,25 @@ def memory(spec: SpecArg, as_json: JsonOpt = False,
 
 
 @app.command()
+def export(spec: SpecArg,
+           output: Annotated[Path, typer.Option("--output", "-o", help="the ONNX file to write (atomically)",
+                                                show_default=False)],
+           weights: Annotated[str, typer.Option(help="initializers: zeros, or random (standard normal; "
+                                                     "batchnorm variances uniform in [0.5, 1.5))")] = "zeros",
+           seed: Annotated[int, typer.Option(help="seed of the random weights")] = 0,
+           max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
+           sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
+    """The spec as an ONNX model (opset 17, batch 1, NCHW) with zero or random weights (needs cnncalc[onnx])."""
+    try:
+        check_output(output)
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        _one_size(network, sizes, "export")
+        write_atomic(network.export_onnx(weights, seed), output)
+    except SpecError as exc:
+        _fail(exc.format())
+
+
+@app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,

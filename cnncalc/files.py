@@ -116,17 +116,18 @@ def check_output(output: Path) -> Path:
     return target
 
 
-def write_atomic(text: str, output: Path) -> None:
-    """Replace the regular file `output` (or the target of the link `output`) atomically: a reader sees the old
-    or the complete new content, and a link stays a link. OutputError when that cannot be done."""
+def write_atomic(text: str | bytes, output: Path) -> None:
+    """Replace the regular file `output` (or the target of the link `output`) atomically with `text` (UTF-8) or
+    `bytes` as they are: a reader sees the old or the complete new content, and a link stays a link. OutputError
+    when that cannot be done."""
     target = check_output(output)
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputError(f"--output {output}: cannot write there ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; keep FILE's mode, or the umask's default
