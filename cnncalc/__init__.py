@@ -18,7 +18,7 @@ from .graph import Graph, Node, load
 from .report import cost_report, rf_report
 from .source import Limits
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["CompareReport", "CostReport", "GradReport", "Graph", "GroupReport", "Limits", "MemoryReport", "Network", "Node", "Position",
            "Report", "RfReport", "ShapesReport", "SpecError", "SweepReport", "compare", "cost_report", "from_dict",
            "limits", "load", "parse", "read", "rf_report", "__version__"]
