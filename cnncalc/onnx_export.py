@@ -118,9 +118,13 @@ def _activation(b: _Builder, name: str, x: str, out: str, slope: float = 0.01) -
     raise ValueError(name)
 
 
-def _fused(b: _Builder, activation: str, x: str, out: str) -> str:
-    """A layer's own `activation:` as an op after it (the layer's raw result is `x`)."""
-    return b.op("Identity", [x], out) if activation == "none" else _activation(b, activation, x, out)
+def _with_activation(b: _Builder, activation: str, op: str, inputs: list[str], out: str, **attributes) -> list[str]:
+    """`op` with the layer's own `activation:` after it: the op writes `out` itself when there is none, else a value
+    `out/op` that the activation reads."""
+    if activation == "none":
+        return [b.op(op, inputs, out, **attributes)]
+    raw = b.op(op, inputs, f"{out}/{op.lower()}", **attributes)
+    return [_activation(b, activation, raw, out)]
 
 
 def _pads(node: Node) -> list[int]:
@@ -134,10 +138,9 @@ def _conv(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
     c_in = int(node.input_shapes[0][0])
     w = b.param(f"{node.name}.weight", (layer.out, c_in // layer.groups, *layer.kernel))
     inputs = [x[0], w] + ([b.param(f"{node.name}.bias", (layer.out,))] if layer.bias else [])
-    raw = out if layer.activation == "none" else f"{out}/conv"
-    b.op("Conv", inputs, raw, kernel_shape=list(layer.kernel), strides=list(layer.stride),
-         dilations=list(layer.dilation), pads=_pads(node), group=layer.groups)
-    return [raw if layer.activation == "none" else _activation(b, layer.activation, raw, out)]
+    return _with_activation(b, layer.activation, "Conv", inputs, out, kernel_shape=list(layer.kernel),
+                            strides=list(layer.stride), dilations=list(layer.dilation), pads=_pads(node),
+                            group=layer.groups)
 
 
 def _conv_transpose(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
@@ -145,12 +148,10 @@ def _conv_transpose(b: _Builder, node: Node, x: list[str], out: str) -> list[str
     c_in = int(node.input_shapes[0][0])
     w = b.param(f"{node.name}.weight", (c_in, layer.out // layer.groups, *layer.kernel))
     inputs = [x[0], w] + ([b.param(f"{node.name}.bias", (layer.out,))] if layer.bias else [])
-    raw = out if layer.activation == "none" else f"{out}/conv_transpose"
     (ph, pw) = layer.padding
-    b.op("ConvTranspose", inputs, raw, kernel_shape=list(layer.kernel), strides=list(layer.stride),
-         dilations=list(layer.dilation), pads=[ph, pw, ph, pw], output_padding=list(layer.output_padding),
-         group=layer.groups)
-    return [raw if layer.activation == "none" else _activation(b, layer.activation, raw, out)]
+    return _with_activation(b, layer.activation, "ConvTranspose", inputs, out, kernel_shape=list(layer.kernel),
+                            strides=list(layer.stride), dilations=list(layer.dilation), pads=[ph, pw, ph, pw],
+                            output_padding=list(layer.output_padding), group=layer.groups)
 
 
 def _linear(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
@@ -160,9 +161,7 @@ def _linear(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
     flat = x[0] if len(shape) == 1 else b.op("Flatten", [x[0]], f"{out}/flatten", axis=1)
     w = b.param(f"{node.name}.weight", (layer.out, features))
     inputs = [flat, w] + ([b.param(f"{node.name}.bias", (layer.out,))] if layer.bias else [])
-    raw = out if layer.activation == "none" else f"{out}/gemm"
-    b.op("Gemm", inputs, raw, transB=1)
-    return [raw if layer.activation == "none" else _activation(b, layer.activation, raw, out)]
+    return _with_activation(b, layer.activation, "Gemm", inputs, out, transB=1)
 
 
 def _maxpool(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
