@@ -337,6 +337,30 @@ class Network:
         with _placed(self.name):
             return export_bytes(graph, weights, seed)
 
+    def layer_graph(self, cost: str = "macs", convention: str = "cnncalc", collapse: bool = False):
+        """The layer graph as a picture (`cnncalc graph`; cnncalc.report.graph.LayerGraph): one node per layer
+        showing the column `cost` of its `cost(convention)` row, block instances as clusters, or each as one node
+        with `collapse`. Write it with `report.graph.to_mermaid` or `to_dot`."""
+        from .report.graph import layer_graph
+        doc = self.cost(convention).document
+        with _placed(self.name):
+            return layer_graph(self.graph, doc, cost, collapse)
+
+    def html_report(self, convention: str = "cnncalc", sizes: Sizes | None = None) -> str:
+        """The self-contained HTML page of `cnncalc report` (needs jinja2, `cnncalc[report]`): the documents of
+        `cost(convention)` and `rf()` and, with `sizes`, of `cost_sweep(sizes, convention)`, drawn."""
+        from . import __version__
+        from .report.html import render_report, require_jinja
+        from .report.graph import layer_graph
+        with _placed(self.name):
+            require_jinja()  # before any work
+        cost = self.cost(convention).document
+        rf = self.rf().document
+        sweep = None if sizes is None else self.cost_sweep(sizes, convention).document
+        with _placed(self.name):
+            return render_report(cost, rf, layer_graph(self.graph, cost), sweep, __version__,
+                                 layer_graph(self.graph, cost, collapse=True))
+
     def cost_sweep(self, sizes: Sizes, convention: str = "cnncalc", training: bool = False,
                    batch: int | None = None, optimizer: str | None = None) -> SweepReport:
         """Totals at every input size (`cnncalc cost --input`), counted by `convention` (of one training step with

@@ -249,6 +249,61 @@ def export(spec: SpecArg,
         _fail(exc.format())
 
 
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+    svg = "svg"
+    png = "png"
+
+
+@app.command()
+def graph(spec: SpecArg, fmt: Annotated[GraphFormat, typer.Option(
+              "--format", help="mermaid or dot text; svg or png drawn by Graphviz's dot (must be installed)")]
+          = GraphFormat.mermaid,
+          cost_column: Annotated[str, typer.Option("--cost", metavar="COLUMN", help="the cost report column each "
+                                                   "node shows (macs, params, ...)")] = "macs",
+          collapse: Annotated[bool, typer.Option("--collapse", help="each block instance as one node, its rows "
+                                                 "summed")] = False,
+          convention: ConventionOpt = "cnncalc", output: OutputOpt = None,
+          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
+          sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
+    """The layer graph: one node per layer with its type, output shape and cost; blocks as clusters."""
+    try:
+        from .report.graph import render_dot, to_dot, to_mermaid
+        if output is not None:
+            check_output(output)
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        _one_size(network, sizes, "graph")
+        if fmt is GraphFormat.png and output is None:
+            raise network.error("--format png is a binary image", hint="name the file with -o NET.png")
+        picture = network.layer_graph(cost_column, convention, collapse)
+        text = to_mermaid(picture) if fmt is GraphFormat.mermaid else to_dot(picture)
+        data = text if fmt in (GraphFormat.mermaid, GraphFormat.dot) else render_dot(text, fmt.value)
+        if output is not None:
+            write_atomic(data, output)
+        else:
+            write_stdout(data if isinstance(data, str) else data.decode("utf-8"))
+    except SpecError as exc:
+        _fail(exc.format())
+
+
+@app.command()
+def report(spec: SpecArg,
+           output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write (atomically)",
+                                                show_default=False)],
+           convention: ConventionOpt = "cnncalc", sizes: InputOpt = None,
+           max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
+           sets: SetOpt = None) -> None:
+    """One self-contained HTML page: totals, graph, layer table, receptive field and, with --input sweeps, the
+    totals by size (needs cnncalc[report])."""
+    try:
+        check_output(output)
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None), output)
+    except SpecError as exc:
+        _fail(exc.format())
+
+
 @app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
             as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
