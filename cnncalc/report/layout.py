@@ -3,8 +3,8 @@
 A Sugiyama-style layout cut to what CNNs need (chains with short parallel branches and skip connections):
 
 1. rank: the longest path from the input (file order is a topological order, so one pass);
-2. an edge that spans several ranks gets a virtual point on every rank it crosses, so that a skip connection runs
-   beside the chain instead of through its nodes;
+2. an edge that spans several ranks (up to MAX_DETOUR) gets a virtual point on every rank it crosses, so that a
+   skip connection runs beside the chain instead of through its nodes;
 3. order within a rank: first appearance, then a few sweeps down and up by the mean position of the neighbours
    (the barycenter heuristic);
 4. x: each rank's slots are pulled towards their neighbours' mean x, the order kept and a minimum gap between
@@ -30,6 +30,9 @@ SLOT_GAP = 28
 VIRTUAL_W = 14
 """The width a virtual point (an edge crossing a rank) takes."""
 _SWEEPS = 6
+MAX_DETOUR = 64
+"""An edge spanning more ranks is drawn straight, without virtual points: the layout stays linear in the layers
+(at most this many points per edge) whatever the spec."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def layout(lg: LayerGraph) -> Layout:
     for e in lg.edges:
         s, t = position[e.source], position[e.target]
         chain = [s]
-        for r in range(rank[s] + 1, rank[t]):
+        for r in range(rank[s] + 1, rank[t] if rank[t] - rank[s] <= MAX_DETOUR else rank[s] + 1):
             slot_rank.append(r)
             slot_real.append(False)
             up.append([])
