@@ -206,39 +206,54 @@ _PAD_L, _PAD_R, _PAD_T, _PAD_B = 58, 30, 14, 38
 
 
 def _rf_svg(rf: dict, placed: Layout, lg: LayerGraph) -> str | None:
-    """Receptive field size and jump (height axis) of the deepest-growing layer at every depth, log2 scale."""
+    """Receptive field size and jump (height axis) of the layer with the largest field at every depth, on a log2
+    scale."""
     ids = [n.id for n in lg.nodes]
-    best: dict[int, tuple[int, int, str]] = {}
+    best: dict[int, tuple[float, float, str]] = {}
+    shown: dict[int, tuple[object, object]] = {}  # as the rf document writes them: a mean jump may be "56/15"
     for nid, row in zip(ids[1:], rf["layers"]):
         if row.get("global") or "rf" not in row:
             continue
         depth = placed.ranks[nid]
         height = row["rf"]["height"]
-        if depth not in best or height["size"] > best[depth][0]:
-            best[depth] = (height["size"], height["jump"], row["name"])
+        size, jump = _log2(height["size"]), _log2(height["jump"])
+        if depth not in best or size > best[depth][0]:
+            best[depth] = (size, jump, row["name"])
+            shown[depth] = (height["size"], height["jump"])
     if not best:
         return None
     depths = sorted(best)
-    top = max(max(size, jump) for size, jump, _ in best.values())
-    y_max = max(1, math.ceil(math.log2(max(top, 2))))
+    y_max = max(1, math.ceil(max(max(size, jump) for size, jump, _ in best.values())))
+    y_min = min(0, math.floor(min(min(size, jump) for size, jump, _ in best.values())))  # a jump below 1: upsampling
     x_max = max(depths[-1], 1)
     sx = lambda d: _PAD_L + (_CHART_W - _PAD_L - _PAD_R) * d / x_max  # noqa: E731
-    sy = lambda v: _CHART_H - _PAD_B - (_CHART_H - _PAD_T - _PAD_B) * math.log2(max(v, 1)) / y_max  # noqa: E731
+    sy = lambda e: _CHART_H - _PAD_B - (_CHART_H - _PAD_T - _PAD_B) * (e - y_min) / (y_max - y_min)  # noqa: E731
     parts = [_chart_open("receptive field by depth")]
-    step = max(1, math.ceil(y_max / 6))
-    for e in range(0, y_max + 1, step):
-        parts.append(_hgrid(sy(2 ** e), f"{2 ** e:,}"))
+    step = max(1, math.ceil((y_max - y_min) / 6))
+    for e in range(y_min, y_max + 1, step):
+        parts.append(_hgrid(sy(e), f"{2 ** e:,}" if e >= 0 else f"1/{2 ** -e:,}"))
     parts.extend(_xticks([(d, str(d)) for d in _nice_ticks(x_max)], sx))
     for key, index, label in (("size", 0, "size"), ("jump", 1, "jump")):
         points = [(sx(d), sy(best[d][index])) for d in depths]
         parts.append(f'<polyline class="series {key}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}"/>')
         for d, (x, y) in zip(depths, points):
             parts.append(f'<circle class="dot {key}" cx="{x:.1f}" cy="{y:.1f}" r="2.6"><title>depth {d}: '
-                         f'{escape(printable(best[d][2]))}, {label} {best[d][index]:,}</title></circle>')
+                         f'{escape(printable(best[d][2]))}, {label} {_text(shown[d][index])}</title></circle>')
     parts.append(_axis_labels("depth (longest path from the input)", "pixels (log scale)"))
     parts.append(_legend([("size", "receptive field size"), ("jump", "jump (stride product)")]))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _log2(figure: int | str) -> float:
+    """log2 of a receptive-field figure: an int of any size, or a fraction string ("56/15", a mean jump)."""
+    from fractions import Fraction
+    value = Fraction(figure)
+    return math.log2(value.numerator) - math.log2(value.denominator)
+
+
+def _text(figure: object) -> str:
+    return f"{figure:,}" if type(figure) is int else escape(str(figure))
 
 
 def _sweep_svg(sweep: dict, column: str) -> str:

@@ -92,6 +92,26 @@ def test_totals_and_every_cell_are_those_of_cost_json(tmp_path, args):
     assert [int(n["data-row"]) for n in page.nodes["layers"] if "data-row" in n] == list(range(len(doc["layers"])))
 
 
+SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
+def test_every_bundled_spec_makes_a_page_with_one_node_per_layer(tmp_path, spec):
+    text, page = report(tmp_path, str(spec))
+    doc = cost_json(str(spec))
+    assert page.totals == doc["totals"] and len(page.nodes["layers"]) == len(doc["layers"]) + 1
+
+
+def test_a_fractional_jump_is_plotted_and_written_as_the_rf_report_writes_it(tmp_path):
+    # U-Net's decoder upsamples: its mean jumps are fractions ("56/15"), plotted on the log scale below 1 too
+    spec = str(ROOT / "specs" / "zoo" / "unet_small.yaml")
+    text, _ = report(tmp_path, spec)
+    rf = json.loads(run("rf", spec, "--json").stdout)
+    fractions = {row["rf"]["height"]["jump"] for row in rf["layers"] if "rf" in row} - {None}
+    shown = [j for j in fractions if isinstance(j, str) and f", jump {j}</title>" in text]
+    assert shown, "no fractional jump plotted"
+
+
 def test_the_blocks_view_has_one_node_per_block_instance(tmp_path):
     _, page = report(tmp_path, RESNET50)
     doc = cost_json(RESNET50)
