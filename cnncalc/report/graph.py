@@ -75,11 +75,6 @@ class LayerGraph:
     clusters: list[Cluster]
     """The top-level block instances (each holds its nested ones)."""
 
-    @property
-    def layer_nodes(self) -> list[GraphNode]:
-        """Every node but the network input."""
-        return [n for n in self.nodes if n.type != "input"]
-
 
 def _shape(shape) -> str:
     return "x".join(map(str, shape))

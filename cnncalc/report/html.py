@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..text import printable
-from .graph import LayerGraph
+from .graph import Cluster, LayerGraph
 from .layout import NODE_H, NODE_W, Layout, layout
 
 _HERE = Path(__file__).parent
@@ -173,8 +173,6 @@ def _kind(node) -> str:
 
 
 def _cluster_boxes(lg: LayerGraph, placed: Layout) -> list[str]:
-    from .graph import Cluster
-
     boxes: list[str] = []
 
     def extent(cluster: Cluster, depth: int) -> tuple[float, float, float, float] | None:
