@@ -292,8 +292,9 @@ def _drawn(as_json: bool, **views) -> None:
     holds the numbers the pictures are drawn from."""
     flag = next((name for name, value in views.items() if value), None)
     if as_json and flag is not None:
-        raise SpecError(f"--{flag} changes the printed table; --json writes the whole document in file order",
-                        hint="leave out one of them (the document holds every number the picture shows)")
+        raise SpecError(f"--{flag} changes only the printed output; --json writes the whole document, in file "
+                        "order", hint="leave out one of them (the document holds every number --show, --plot and "
+                                      "--sort print)")
 
 
 def _viewed(report, sizes: Optional[str], show: bool = False, plot: bool = False, sort: Optional[str] = None):

@@ -196,6 +196,6 @@ def _legend(doc: dict, at: dict, rf: dict | None, k: int, width: int | None) -> 
     if k == 1:
         out.append("one cell: one input position; numbers: input rows and columns (0-based, negative in the padding)")
     else:
-        out.append(f"one cell: {k}x{k} input positions (scaled down to fit {width or WIDE_WIDTH} columns), showing the first of "
-                   f"{' '.join(GLYPHS[:-1])} that any of them shows; numbers: input rows and columns")
+        out.append(f"one cell: {k}x{k} input positions (scaled down to fit {width or WIDE_WIDTH} columns), showing "
+                   f"the first of {' '.join(GLYPHS[:-1])} that any of them shows; numbers: input rows and columns")
     return out

@@ -192,7 +192,7 @@ def test_ascii_stand_ins_keep_the_shape():
 
 @pytest.mark.parametrize("args, fragment", [
     (["rf", HW5, "--show"], "add --at I,J (--at 4,4 is the centre of y3's 8x8 output)"),
-    (["rf", HW5, "--at", "0,0", "--show", "--json"], "--show changes the printed table"),
+    (["rf", HW5, "--at", "0,0", "--show", "--json"], "--show changes only the printed output"),
     (["rf", HW5, "--input", "32:64:32", "--show"], "does not take --layer, --at or --show"),
 ])
 def test_show_refusals(args, fragment):

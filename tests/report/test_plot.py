@@ -81,7 +81,7 @@ def test_rf_plot_points_are_the_sweeps_field_sizes():
 @pytest.mark.parametrize("args, fragment", [
     (["cost", HW5, "--plot"], "--plot draws a sweep"),
     (["rf", HW5, "--input", "64", "--plot"], "--plot draws a sweep"),
-    (["cost", HW5, "--input", "32:64:32", "--plot", "--json"], "--plot changes the printed table"),
+    (["cost", HW5, "--input", "32:64:32", "--plot", "--json"], "--plot changes only the printed output"),
 ])
 def test_plot_refusals(args, fragment):
     result = invoke(*args)

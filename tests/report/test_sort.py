@@ -94,7 +94,7 @@ def test_sorted_table_fits_and_keeps_the_sorted_column(width):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["cost", HW5, "--sort", "macs", "--json"], "--sort changes the printed table"),
+    (["cost", HW5, "--sort", "macs", "--json"], "--sort changes only the printed output"),
     (["cost", HW5, "--input", "32:64:32", "--sort", "macs"], "does not take --group-by or --sort"),
 ])
 def test_sort_refusals(args, fragment):
