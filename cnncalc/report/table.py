@@ -89,11 +89,11 @@ def group_table(doc: dict, sort: str | None = None) -> Table:
     return table if sort is None else _with_bar(table, doc, rows, sort, 2)
 
 
-SORT_BAR_CELLS = 16
+SORT_BAR_CELLS = 10
 """Width of a full bar of `cost --sort`, in terminal cells (each split in eighths): the row with the largest count."""
-SORT_BAR_PRIORITY = 50
-"""The bar of `cost --sort` gives way on a narrow terminal after the minor counts (buffers, comparisons, activations,
-element counts) and before the main ones; the sorted column itself is never hidden."""
+SORT_BAR_PRIORITY = 62
+"""The bar of `cost --sort` gives way on a narrow terminal after the minor counts and the mults and adds (which
+restate the MACs for most layers), before the layer type, params and MACs; the sorted column is never hidden."""
 
 
 def sorted_rows(rows: list[dict], column: str) -> list[dict]:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESNET18 = str(ROOT / "specs" / "zoo" / "resnet18.yaml")
 HW5 = str(ROOT / "specs" / "hw5.yaml")
 EIGHTHS = {"▏": 1, "▎": 2, "▍": 3, "▌": 4, "▋": 5, "▊": 6, "▉": 7}
-CELLS = 16  # a full bar, as the README says
+CELLS = 10  # a full bar, as the README says
 
 
 def invoke(*args: str, width: int = 80):
