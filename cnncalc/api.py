@@ -22,6 +22,7 @@ sweep with no valid size, running out of memory) is placed at line 1, column 1 o
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from contextlib import contextmanager
@@ -466,16 +467,40 @@ class Report:
             return render(*self.renderables())
 
 
+@dataclass(frozen=True)
 class CostReport(Report):
     """`cnncalc cost`: per-layer counts (`rows()`) and their `totals`."""
+
+    sort_by: str | None = None
+    """A key of the document's `columns` (`--sort`): the table and `rows()` list the rows by it, the largest first
+    (equal ones in file order), the table with a bar of it; the document itself keeps file order."""
 
     @property
     def totals(self) -> dict:
         return self.document["totals"]
 
+    def sorted(self, column: str) -> CostReport:
+        """This report listed by `column`, the largest first (`cnncalc cost --sort COLUMN`); SpecError, naming the
+        columns there are, for another name."""
+        from difflib import get_close_matches
+        columns = self.document["columns"]
+        if column not in columns:
+            close = get_close_matches(column, columns, 1)
+            raise SpecError(f"--sort: no column {_clip(column)!r} in this report", Position(self.file, 1, 1),
+                            hint=(f"did you mean {close[0]!r}? " if close else "") + "the columns: " +
+                                 ", ".join(columns))
+        return dataclasses.replace(self, sort_by=column)
+
+    def rows(self) -> list[dict]:
+        rows = super().rows()
+        if self.sort_by is None:
+            return rows
+        column = self.sort_by
+        return sorted(rows, key=lambda row: -row[column])  # stable: equal counts in file order
+
     def renderables(self) -> list:
         from .report.table import cost_table, diagnostic_lines
-        return [cost_table(self.document), *diagnostic_lines(self.document)]
+        return [cost_table(self.document, self.sort_by), *diagnostic_lines(self.document)]
 
 
 class GroupReport(CostReport):
@@ -485,31 +510,60 @@ class GroupReport(CostReport):
 
     def renderables(self) -> list:
         from .report.table import diagnostic_lines, group_table
-        return [group_table(self.document), *diagnostic_lines(self.document)]
+        return [group_table(self.document, self.sort_by), *diagnostic_lines(self.document)]
 
 
+@dataclass(frozen=True)
 class RfReport(Report):
     """`cnncalc rf`: per-layer receptive fields; `at` holds the bounds of one output index when asked for."""
+
+    picture: bool = False
+    """Print the input grid with the field of `at` drawn on it (`--show`; cnncalc.report.grid)."""
 
     @property
     def at(self) -> dict | None:
         return self.document.get("at")
 
+    def with_picture(self) -> RfReport:
+        """This report with the picture of its `at` field (`cnncalc rf --at I,J --show`); SpecError without `at`."""
+        if self.at is None:
+            last = self.document["layers"][-1]
+            shape = last["output"]
+            near = (f"--at {shape[1] // 2},{shape[2] // 2} is the centre of {last['name']}'s {shape[1]}x{shape[2]} "
+                    "output" if len(shape) == 3 else f"--at 0 for {last['name']}")
+            raise SpecError("--show draws the field of one output position, and there is no --at",
+                            Position(self.file, 1, 1), hint=f"add --at I,J ({near})")
+        return dataclasses.replace(self, picture=True)
+
     def renderables(self) -> list:
         from .report.table import at_lines, diagnostic_lines, rf_table
         doc = self.document
         if "at" in doc:  # the bounds of one index only (the JSON keeps every layer beside `at`)
+            if self.picture:
+                from .report.grid import FieldPicture
+                return [*at_lines(doc), FieldPicture(doc), *diagnostic_lines(doc)]
             return [*at_lines(doc), *diagnostic_lines(doc)]
         return [rf_table(doc), *diagnostic_lines(doc)]
 
 
+@dataclass(frozen=True)
 class SweepReport(Report):
     """`cnncalc cost --input` and `cnncalc rf --input`: one row per valid input size."""
 
     _rows_key = "sweep"
+    plot: bool = False
+    """Print a plot of MACs (cost) or the field's size (rf) against the input size instead of the table (`--plot`;
+    cnncalc.report.plot)."""
+
+    def with_plot(self) -> SweepReport:
+        """This report drawn as a plot (`cnncalc cost --input ... --plot`, `cnncalc rf --input ... --plot`)."""
+        return dataclasses.replace(self, plot=True)
 
     def renderables(self) -> list:
-        from .report.table import sweep_renderables
+        from .report.table import diagnostic_lines, sweep_renderables
+        if self.plot:
+            from .report.plot import SweepPlot
+            return [SweepPlot(self.document), *diagnostic_lines(self.document)]
         return list(sweep_renderables(self.document))
 
 

@@ -26,6 +26,10 @@ MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", help="refuse larger spe
 MaxTracedOpt = Annotated[int, typer.Option("--max-traced", help="refuse receptive fields tracing more positions")]
 MaxJumpDigitsOpt = Annotated[int, typer.Option("--max-jump-digits", help="refuse longer receptive-field jumps")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="print every column in full, whatever the terminal's width")]
+ShowOpt = Annotated[bool, typer.Option("--show", help="with --at: draw the input grid and that position's field")]
+PlotOpt = Annotated[bool, typer.Option("--plot", help="with an --input sweep: plot it instead of the table")]
+SortOpt = Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="rows by this count (a JSON key: "
+                                                "params, macs, ...), the largest first, with a bar")]
 
 DEFAULT = Limits()
 
@@ -87,16 +91,17 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
        max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False,
        max_traced: MaxTracedOpt = DEFAULT.max_traced, max_jump_digits: MaxJumpDigitsOpt = DEFAULT.max_jump_digits,
-       sets: SetOpt = None) -> None:
+       sets: SetOpt = None, show: ShowOpt = False, plot: PlotOpt = False) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def analyse():
+        _drawn(as_json, show=show, plot=plot)
         network = _read(spec, max_layers, max_bytes, sets, sizes, max_traced=max_traced,
                         max_jump_digits=max_jump_digits)
         if not _sweeps(sizes):
-            return network.rf(layer=layer, at=at)
-        if layer is not None or at is not None:
-            raise network.error("--input sweeps the last spatial layer; it does not take --layer or --at")
-        return network.rf_sweep(sizes)
+            return _viewed(network.rf(layer=layer, at=at), sizes, show=show, plot=plot)
+        if layer is not None or at is not None or show:
+            raise network.error("--input sweeps the last spatial layer; it does not take --layer, --at or --show")
+        return _viewed(network.rf_sweep(sizes), sizes, plot=plot)
     _run(analyse, as_json, output, wide)
 
 
@@ -168,16 +173,19 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
          sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None, training: TrainingOpt = False,
-         batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None) -> None:
+         batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None, sort: SortOpt = None,
+         plot: PlotOpt = False) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
+        _drawn(as_json, sort=sort, plot=plot)
         network = _read(spec, max_layers, max_bytes, sets, sizes)
         step = dict(training=training, batch=batch, optimizer=optimizer and optimizer.value)
         if not _sweeps(sizes):
-            return network.cost(convention, group_by and group_by.value, **step)
-        if group_by is not None:
-            raise network.error("--input sweeps the totals; it does not take --group-by")
-        return network.cost_sweep(sizes, convention, **step)
+            return _viewed(network.cost(convention, group_by and group_by.value, **step), sizes, sort=sort, plot=plot)
+        if group_by is not None or sort is not None:
+            raise network.error("--input sweeps the totals; it does not take --group-by or --sort",
+                                hint="--plot draws the sweep")
+        return _viewed(network.cost_sweep(sizes, convention, **step), sizes, plot=plot)
     _run(analyse, as_json, output, wide)
 
 
@@ -332,6 +340,24 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
         _one_size(network, sizes, command="validate")
         return network.validate()
     _run(analyse, as_json, wide=wide)
+
+
+def _drawn(as_json: bool, **views) -> None:
+    """Refuse a view of the table (`--show`, `--plot`, `--sort`) with --json, whose document keeps file order and
+    holds the numbers the pictures are drawn from."""
+    flag = next((name for name, value in views.items() if value), None)
+    if as_json and flag is not None:
+        raise SpecError(f"--{flag} changes only the printed output; --json writes the whole document, in file "
+                        "order", hint="leave out one of them (the document holds every number --show, --plot and "
+                                      "--sort print)")
+
+
+def _viewed(report, sizes: Optional[str], show: bool = False, plot: bool = False, sort: Optional[str] = None):
+    """`report` as `--show`, `--plot` or `--sort` asks (see api.RfReport, SweepReport, CostReport)."""
+    if plot and not _sweeps(sizes):
+        raise SpecError("--plot draws a sweep over input sizes, and --input gives one size or none",
+                        hint="sweep with --input START:STOP:STEP or a list, such as --input 32:1024:32")
+    return report.with_picture() if show else report.with_plot() if plot else report.sorted(sort) if sort else report
 
 
 def _one_size(network, sizes: Optional[str], command: str) -> None:

@@ -184,9 +184,36 @@ def memory_figures() -> str:
     return "\n".join(lines)
 
 
+def _printed(report: cnncalc.api.Report, command: str, width: int = 80) -> str:
+    """What `command` prints at `width` columns, as a console block."""
+    from cnncalc.report.render import render_at
+    text = report.format(lambda *items: render_at(items, width))
+    return "```console\n$ COLUMNS=" + str(width) + " " + command + "\n" + \
+        "\n".join(line.rstrip() for line in text.splitlines()) + "\n```"
+
+
+def rf_picture() -> str:
+    """`cnncalc rf specs/hw5.yaml --at 0,0 --show`: the homework's y3 field at the corner."""
+    return _printed(cnncalc.read(str(ROOT / "specs" / "hw5.yaml")).rf(at=(0, 0)).with_picture(),
+                    "cnncalc rf specs/hw5.yaml --at 0,0 --show")
+
+
+def cost_sorted() -> str:
+    """`cnncalc cost specs/hw5.yaml --sort macs`."""
+    return _printed(cnncalc.read(str(ROOT / "specs" / "hw5.yaml")).cost().sorted("macs"),
+                    "cnncalc cost specs/hw5.yaml --sort macs", 100)
+
+
+def cost_plot() -> str:
+    """`cnncalc cost specs/zoo/resnet18.yaml --input 32:1024:32 --plot`."""
+    return _printed(cnncalc.read(str(ROOT / "specs" / "zoo" / "resnet18.yaml")).cost_sweep("32:1024:32").with_plot(),
+                    "cnncalc cost specs/zoo/resnet18.yaml --input 32:1024:32 --plot")
+
+
 SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
             "conventions": conventions_table, "json-cost": json_cost, "optimizers": optimizers,
-            "training": training_figures, "memory": memory_figures}
+            "training": training_figures, "memory": memory_figures, "rf-picture": rf_picture,
+            "cost-sorted": cost_sorted, "cost-plot": cost_plot}
 
 
 def render(readme: str) -> str:

@@ -55,7 +55,8 @@ def test_rf_table_writes_bounds_like_the_homework():
 def test_rf_at_json():
     doc = json.loads(run("rf", HW5, "--json", "--layer", "y2", "--at", "3,0").stdout)
     assert doc["at"] == {"layer": "y2", "index": [3, 0], "rows": [2 * 3 - 2, 2 * 3 + 3], "cols": [-2, 3],
-                         "rows_clipped": [4, 9], "cols_clipped": [0, 3]}
+                         "rows_clipped": [4, 9], "cols_clipped": [0, 3], "rows_inside": [[4, 9]],
+                         "cols_inside": [[0, 3]]}
 
 
 @pytest.mark.parametrize("args, fragment", [

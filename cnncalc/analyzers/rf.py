@@ -9,7 +9,8 @@ and the centre; where they do not, the bounds stay exact and a diagnostic names 
 pool, flatten or linear depend on the whole input (`global`).
 
 `dependencies_at` answers for one output index exactly: unclipped bounds by propagating intervals backwards, and the
-positions inside the image by propagating the set of real positions, so padding and dilation holes are exact.
+positions inside the image by propagating the set of real positions, so padding and dilation holes are exact (the
+positions themselves are reported as runs, `rows_inside` and `cols_inside`).
 """
 
 from __future__ import annotations
@@ -342,6 +343,19 @@ def dependencies_at(graph: Graph, target: Node, index: tuple[int, int]) -> dict:
         out[key] = _interval(graph, target, axis, index[axis], budget)
         found = _positions(graph, target, axis, index[axis], budget.limit)
         out[key + "_clipped"] = [min(found), max(found)] if found else None
+        out[key + "_inside"] = runs(found)
+    return out
+
+
+def runs(positions: set[int]) -> list[list[int]]:
+    """`positions` as ascending runs [first, last] of consecutive positions: the gaps between runs are the holes
+    strides and dilations leave."""
+    out: list[list[int]] = []
+    for p in sorted(positions):
+        if out and out[-1][1] == p - 1:
+            out[-1][1] = p
+        else:
+            out.append([p, p])
     return out
 
 

@@ -1,6 +1,7 @@
 """Plain-text tables that never cut a number, at any width, in time linear in the rows. No rich, no markup.
 
-`render(items, width)` prints tables (`Table`) and lines of text (`str`) for a terminal `width` columns wide:
+`render(items, width)` prints tables (`Table`), lines of text (`str`) and drawings (`Drawing`: pictures and plots
+that lay themselves out for the width) for a terminal `width` columns wide:
 
 1. A table whose columns all fit at their natural width prints as rich's `Table(box=box.SIMPLE_HEAD)` would print
    it (title and caption wrapped to the table and centred, a rule under the header, a blank line before the
@@ -23,7 +24,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence, Union
+from typing import Iterable, Literal, Protocol, Sequence, Union
 
 from ..text import cell_width, printable
 
@@ -76,7 +77,14 @@ class Table:
         return table
 
 
-Item = Union[Table, str]
+class Drawing(Protocol):
+    """A picture or a plot: its own lines for a terminal `width` columns wide (None: `--wide`, no limit), each at
+    most `width` cells, made of printable characters."""
+
+    def lines(self, width: int | None) -> list[str]: ...
+
+
+Item = Union[Table, str, Drawing]
 
 
 def output_width(stream) -> int:
@@ -108,7 +116,7 @@ def render(items: Iterable[Item], width: int | None = None, wide: bool = False) 
 def encodable(text: str, encoding: str | None) -> str:
     """`text` as it can be written in `encoding` (stdout's; an ASCII terminal, PYTHONIOENCODING=ascii): the rule
     and the ellipsis become `-` and `~`, a bar's blocks `#`, `=` and `-` (the same width), any other character its
-    backslash escape."""
+    backslash escape. A drawing's characters have ASCII stand-ins of the same width too (`_BAR_FALLBACK`)."""
     try:
         text.encode(encoding or "utf-8")
         return text
@@ -118,8 +126,9 @@ def encodable(text: str, encoding: str | None) -> str:
         return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
-_BAR_FALLBACK = str.maketrans("█▉▊▋▌▍▎▏", "#====---")
-"""The block characters of a bar (`cnncalc grad`) in ASCII, one cell for one: a bar keeps its length."""
+_BAR_FALLBACK = str.maketrans("█▉▊▋▌▍▎▏▒▓·│┤┼└", "#====---:*.|+++")
+"""The block characters of a bar (`cnncalc grad`, `cost --sort`), a field's picture and a plot's axes in ASCII, one
+cell for one: a bar keeps its length, a picture its shape."""
 
 
 def _known(encoding: str) -> bool:
@@ -137,9 +146,11 @@ def render_at(items: Iterable[Item], width: int | None) -> str:
     for item in items:
         if isinstance(item, Table):
             out.extend(_table_lines(item, width))
-        else:
+        elif isinstance(item, str):
             for line in printable_lines(item):
                 out.extend(wrap_hanging(line, width) if width else [line])
+        else:
+            out.extend(map(printable, item.lines(width)))
     return "".join(line + "\n" for line in out)
 
 

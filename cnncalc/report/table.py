@@ -62,25 +62,58 @@ def _count(column: str, title: str, footer: str = "") -> Column:
     return Column(title, "right", priority=PRIORITY.get(column, DEFAULT_PRIORITY), footer=footer)
 
 
-def cost_table(doc: dict) -> Table:
+def cost_table(doc: dict, sort: str | None = None) -> Table:
+    """Per layer, in file order, or with `sort` (a key of `doc["columns"]`) most first, with a bar of that count."""
     columns = _columns(doc)
     caption = "; ".join(filter(None, [_extra_totals(doc), "convention: `cnncalc layers`"]))
-    return Table(_title(doc, f"cost by the {doc['convention']} convention"), (
+    rows = doc["layers"] if sort is None else sorted_rows(doc["layers"], sort)
+    table = Table(_title(doc, f"cost by the {doc['convention']} convention"), (
         Column("layer", kind=NAME, priority=REQUIRED, footer="total"), Column("type", kind=NAME, priority=70),
         Column("output", priority=REQUIRED),
         *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
         [(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in columns))
-         for row in doc["layers"]], caption=caption, show_footer=True)
+         for row in rows], caption=caption, show_footer=True)
+    return table if sort is None else _with_bar(table, doc, rows, sort, 3)
 
 
-def group_table(doc: dict) -> Table:
+def group_table(doc: dict, sort: str | None = None) -> Table:
+    """Per group, in order of first appearance, or with `sort` most first, with a bar (as `cost_table`)."""
     columns = _columns(doc)
-    return Table(_title(doc, f"cost by {doc['group_by']}, {doc['convention']} convention"), (
+    rows = doc["groups"] if sort is None else sorted_rows(doc["groups"], sort)
+    table = Table(_title(doc, f"cost by {doc['group_by']}, {doc['convention']} convention"), (
         Column(doc["group_by"], kind=NAME, priority=REQUIRED, footer="total"),
         Column("layers", "right", priority=70, footer=_n(sum(g["layers"] for g in doc["groups"]))),
         *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
-        [(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in columns)) for group in doc["groups"]],
+        [(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in columns)) for group in rows],
         caption=_extra_totals(doc), show_footer=True)
+    return table if sort is None else _with_bar(table, doc, rows, sort, 2)
+
+
+SORT_BAR_CELLS = 10
+"""Width of a full bar of `cost --sort`, in terminal cells (each split in eighths): the row with the largest count."""
+SORT_BAR_PRIORITY = 62
+"""The bar of `cost --sort` gives way on a narrow terminal after the minor counts and the mults and adds (which
+restate the MACs for most layers), before the layer type, params and MACs; the sorted column is never hidden."""
+
+
+def sorted_rows(rows: list[dict], column: str) -> list[dict]:
+    """`rows` by `column`, the largest first; rows with equal counts keep their order (file order for layers)."""
+    return sorted(rows, key=lambda row: -row[column])
+
+
+def _with_bar(table: Table, doc: dict, rows: list[dict], column: str, first_count: int) -> Table:
+    """`table` (whose count columns start at index `first_count`, in `doc["columns"]` order) with a bar column after
+    the count `column`: each row's count as a share of the largest, linear."""
+    title = _title_of(column)
+    at = first_count + doc["columns"].index(column) + 1
+    largest = max((row[column] for row in rows), default=0)
+    bars = [linear_bar(row[column], largest, SORT_BAR_CELLS) for row in rows]
+    columns = (*table.columns[:at - 1], dataclasses.replace(table.columns[at - 1], priority=REQUIRED),
+               Column(f"{title} bar", priority=SORT_BAR_PRIORITY), *table.columns[at:])
+    caption = (f"sorted by {title}, the largest first (equal ones in file order); bar: {title} as a share of the "
+               f"largest, {_n(largest)}; " + table.caption)
+    return dataclasses.replace(table, columns=columns, caption=caption.rstrip("; "),
+                               rows=[(*cells[:at], bar, *cells[at:]) for cells, bar in zip(table.rows, bars)])
 
 
 def compare_tables(doc: dict) -> list[Table]:
@@ -275,6 +308,20 @@ def log_scale(values: list[float]) -> tuple[int, int]:
     return min(low, high - MIN_DECADES), high
 
 
+def bar(eighths: int, cells: int = BAR_CELLS) -> str:
+    """A horizontal bar of block characters `eighths` eighths of a cell long, at most `cells` full blocks."""
+    eighths = min(max(eighths, 0), cells * 8)
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def linear_bar(value: int, largest: int, cells: int) -> str:
+    """A bar `value / largest` of `cells` cells long, rounded to the nearest eighth of a cell (half up, in exact
+    integers); a positive value shows at least one eighth; "" for 0."""
+    if value <= 0 or largest <= 0:
+        return ""
+    return bar(max(1, (2 * value * cells * 8 + largest) // (2 * largest)), cells)
+
+
 def log_bar(value: float | None, scale: tuple[int, int], cells: int = BAR_CELLS) -> str:
     """A horizontal bar of block characters, its length proportional to log10(value) between the powers of ten
     of `scale` (an empty bar at 10**low and below, `cells` full blocks at 10**high); a positive value shows at
@@ -283,9 +330,7 @@ def log_bar(value: float | None, scale: tuple[int, int], cells: int = BAR_CELLS)
     if not value or value <= 0:
         return ""
     low, high = scale
-    eighths = round((math.log10(value) - low) / (high - low) * cells * 8)
-    eighths = min(max(eighths, 1), cells * 8)
-    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+    return bar(max(round((math.log10(value) - low) / (high - low) * cells * 8), 1), cells)
 
 
 def _norm(value: float | None) -> str:

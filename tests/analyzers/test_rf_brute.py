@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -110,6 +111,10 @@ def test_resampling_layers_clipped_bounds_against_dependency_propagation(spec, d
     rows, cols = brute.clipped_bounds_forward(deps, last.name, i, j)
     assert at["rows_clipped"] == (list(rows) if rows else None)
     assert at["cols_clipped"] == (list(cols) if cols else None)
+    # the positions themselves, as runs [first, last]: the gaps are the holes of strides and dilations
+    for key, dep in (("rows_inside", deps[last.name][0][i]), ("cols_inside", deps[last.name][1][j])):
+        assert [p for first, end in at[key] for p in range(first, end + 1)] == np.nonzero(dep)[0].tolist()
+        assert all(b[0] > a[1] + 1 for a, b in zip(at[key], at[key][1:]))  # runs are maximal
     # the per-index table of the last layer holds the same clipped bounds where it is inside the image
     table = cnncalc.rf_report(graph)["layers"][-1]["rf"]["height"]
     assert table["per_index"]
