@@ -184,9 +184,22 @@ def memory_figures() -> str:
     return "\n".join(lines)
 
 
+def formats() -> str:
+    """The `--format` registry, and what three of them print for specs/hw5.yaml (the first lines)."""
+    from cnncalc.report.formats import FORMATS
+    lines = ["| `--format` | writes |", "|---|---|"]
+    lines += [f"| `{f.name}` | {f.help} |" for f in FORMATS.values()]
+    report = cnncalc.read(ROOT / "specs" / "hw5.yaml").cost()
+    for name, count in (("csv", 3), ("jsonl", 2), ("markdown", 5)):
+        text = FORMATS[name].write(report, lambda *items: "")
+        lines += ["", f"    $ cnncalc cost specs/hw5.yaml --format {name}"]
+        lines += [f"    {line}".rstrip() for line in text.splitlines()[:count]] + ["    ..."]
+    return "\n".join(lines)
+
+
 SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
             "conventions": conventions_table, "json-cost": json_cost, "optimizers": optimizers,
-            "training": training_figures, "memory": memory_figures}
+            "training": training_figures, "memory": memory_figures, "formats": formats}
 
 
 def render(readme: str) -> str:
