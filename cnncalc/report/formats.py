@@ -41,16 +41,28 @@ class Format:
     name: str
     help: str
     """What it writes, for `--help` and the README."""
-    write: Callable[[Report, Render], str]
-    """The whole output of `report`; `render` is used by the table format only."""
+    writer: Callable[[Report, Render], str]
+    """The whole output of a report; its `render` is used by the table format only."""
     shows_diagnostics: bool = True
     """The output itself carries the report's diagnostics; else they are `notes` for standard error."""
 
+    def write(self, report: Report, render: Render | None = None) -> str:
+        """The whole output of `report` in this format; tables are drawn by `render` (default: every column, as
+        `--wide` draws them)."""
+        return self.writer(report, render or _wide)
+
     def notes(self, report: Report) -> list[str]:
-        """Lines for standard error: the diagnostics, when this format has no place for them."""
+        """Lines for standard error: the diagnostics, when this format has no place for them (control characters
+        as escapes, as in the tables)."""
+        from ..text import printable
         if self.shows_diagnostics:
             return []
-        return [f"{report.file}: {d['severity']}: {d['message']}" for d in report.diagnostics]
+        return [printable(f"{report.file}: {d['severity']}: {d['message']}") for d in report.diagnostics]
+
+
+def _wide(*items: Any) -> str:
+    from .render import render_at
+    return render_at(items, None)
 
 
 def rows(report: Report) -> list[dict]:
@@ -164,7 +176,7 @@ def _markdown(report: Report, render: Render) -> str:
     with _placed(report):
         table = [{k: v for k, v in row.items() if k != "spec" or "spec" not in doc} for row in rows(report)]
         blocks.append(_markdown_table(table) if table else ["(no rows)"])
-        if isinstance(doc.get("totals"), dict) and "at" not in doc:
+        if isinstance(doc.get("totals"), dict):
             blocks += [["**totals**"], _markdown_table([_flat(doc["totals"])])]
     if report.diagnostics:
         blocks.append([f"- {markdown_escape(d['severity'])}: {markdown_escape(d['message'])}"

@@ -352,3 +352,16 @@ def test_bash_completes_with_the_documented_script():
                                                                       os.environ.get("PATH", "")},
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.stdout.split() == ["--format"], result.stderr
+
+
+@pytest.mark.parametrize("name", [f for f in FORMATS if not FORMATS[f].shows_diagnostics])
+def test_diagnostics_on_stderr_show_control_characters_as_escapes(tmp_path, name):
+    spec = tmp_path / "misaligned.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - {name: a, type: conv, out: 4, kernel: 1, stride: 2}\n"
+                    "  - {name: b, type: conv, out: 4, kernel: 5, input: input}\n"
+                    '  - {name: "m\\u001b[2Jx", type: add, inputs: [a, b]}\n')  # jumps 2 and 1 meet: a warning
+    result = run("rf", str(spec), "--format", name)
+    assert result.exit_code == 0 and "\x1b" not in result.stderr
+    assert result.stderr.splitlines() == [f"{spec}: warning: m\\x1b[2Jx: paths meet with different jumps or centres "
+                                          f"along the {axis} (a: 2i .. 2i, b: i .. i+4); the bounds are the exact "
+                                          "union" for axis in ("height", "width")]
