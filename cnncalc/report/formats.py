@@ -17,7 +17,8 @@ string exact (JSON escapes control characters itself); CSV and Markdown show con
 (`cnncalc.text.printable`), as the tables do, so that no output of a hostile spec can drive a terminal.
 
 Markdown (GitHub-flavoured) is for people: a bold title, the rows as a table (numbers right-aligned), the totals as
-a second table where the report has them, and the diagnostics as a list. Every cell is escaped so that it renders
+a second table where the report has them (compare: the per-block totals, one row per block and spec), and the
+diagnostics as a list. Every cell is escaped so that it renders
 as the literal text: `|`, backticks, emphasis, links, HTML, emoji codes, math and mentions are inert.
 """
 
@@ -178,6 +179,10 @@ def _markdown(report: Report, render: Render) -> str:
         blocks.append(_markdown_table(table) if table else ["(no rows)"])
         if isinstance(doc.get("totals"), dict):
             blocks += [["**totals**"], _markdown_table([_flat(doc["totals"])])]
+        if doc.get("blocks"):  # compare: one row per block and spec that has it
+            blocks += [["**per block**"], _markdown_table([
+                {"block": block["block"], "spec": spec["spec"], **_flat(totals)}
+                for block in doc["blocks"] for spec, totals in zip(doc["specs"], block["totals"]) if totals])]
     if report.diagnostics:
         blocks.append([f"- {markdown_escape(d['severity'])}: {markdown_escape(d['message'])}"
                        for d in report.diagnostics])

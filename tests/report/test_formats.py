@@ -182,10 +182,16 @@ def check_markdown(out: str, doc: dict) -> None:
     numeric = [k for k in header if all(type(r.get(k)) in (int, float) for r in want if r.get(k) is not None)]
     alignment = out.split("\n\n")[1].split("\n")[1].strip("|").split("|")
     assert [a == "---:" for a in alignment] == [k in numeric for k in header]
-    if isinstance(doc.get("totals"), dict) and "at" not in doc:
+    if isinstance(doc.get("totals"), dict):
         assert len(tables) == 2
         total_header, total_rows = tables[1]
         check_text_rows(total_header, total_rows, [_flatten(doc["totals"])])
+    elif "blocks" in doc:  # compare's per-block totals, in long form
+        assert len(tables) == 2
+        block_header, block_rows = tables[1]
+        check_text_rows(block_header, block_rows, [
+            {"block": block["block"], "spec": doc["specs"][i]["spec"]} | _flatten(totals)
+            for block in doc["blocks"] for i, totals in enumerate(block["totals"]) if totals is not None])
     else:
         assert len(tables) == 1
     for diagnostic in doc.get("diagnostics", []):
