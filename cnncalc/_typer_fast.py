@@ -110,12 +110,18 @@ def lighten(command: Any) -> None:
 
 
 class FastGroup(TyperGroup):
-    """The app's group: typer's, with `lighten` applied to every command it holds and to the `--help` options,
-    which typer creates per invocation (their value, None unless given, is coerced too)."""
+    """The app's group: typer's, with `lighten` applied to every command it holds, to its own options typer adds
+    after creating it (shell completion) and to the `--help` options, which typer creates per invocation (their
+    value, None unless given, is coerced too)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         lighten(self)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> Any:
+        for param in self.params:  # typer appends --install-completion and --show-completion after __init__
+            _lighten_param(param)
+        return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)

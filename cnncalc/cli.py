@@ -13,9 +13,10 @@ from . import __version__
 from ._typer_fast import FastGroup
 from .errors import SpecError
 from .files import check_output, write_atomic, write_stderr, write_stdout
+from .report.formats import FORMATS
 from .source import Limits
 
-app = typer.Typer(cls=FastGroup, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(cls=FastGroup, no_args_is_help=True, rich_markup_mode=None,
                   help="Exact receptive fields, parameters and operation counts of CNNs written as YAML specs.")
 
 SpecArg = Annotated[str, typer.Argument(help="spec file (YAML), or - for standard input", show_default=False)]
@@ -30,6 +31,11 @@ ShowOpt = Annotated[bool, typer.Option("--show", help="with --at: draw the input
 PlotOpt = Annotated[bool, typer.Option("--plot", help="with an --input sweep: plot it instead of the table")]
 SortOpt = Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="rows by this count (a JSON key: "
                                                 "params, macs, ...), the largest first, with a bar")]
+FormatName = Enum("FormatName", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
+FormatOpt = Annotated[Optional[FormatName], typer.Option("--format", help="; ".join(
+    f"{f.name}: {f.help}" for f in FORMATS.values()), show_default=False)]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="accepted so that scripts can pass it: cnncalc never "
+                                          "writes colour, whatever NO_COLOR or the terminal")]
 
 DEFAULT = Limits()
 
@@ -56,20 +62,27 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="NAME=VALUE", help="set a parameter declared in the spec's `params:` (repeatable)")]
 
 
-def _run(analyse, as_json: bool = False, output: Path | None = None, wide: bool = False) -> None:
-    """Run `analyse` (which returns an api.Report) and print its JSON or its tables to stdout or FILE; a SpecError
-    (an OutputError included) becomes one message on stderr and exit code 2."""
+def _run(analyse, as_json: bool = False, output: Path | None = None, wide: bool = False,
+         fmt: Optional[Enum] = None) -> None:
+    """Run `analyse` (which returns an api.Report) and print it in the format `fmt` (`--format`; `--json` is
+    `--format json`) to stdout or FILE; a SpecError (an OutputError included) becomes one message on stderr and exit
+    code 2. Diagnostics a format has no place for follow on stderr."""
     try:
+        if as_json and fmt is not None and fmt.value != "json":
+            raise SpecError(f"--json is short for --format json; it cannot go with --format {fmt.value}",
+                            hint="give one of them")
         if output is not None:
             check_output(output)  # refuse a FIFO or a device before any work
         report = analyse()
         to_file = output is not None
-        text = report.json_text() if as_json else report.format(lambda *items: _render(*items, wide=wide,
-                                                                                       to_file=to_file))
+        chosen = FORMATS["json" if as_json else "table" if fmt is None else fmt.value]
+        text = chosen.write(report, lambda *items: _render(*items, wide=wide, to_file=to_file))
         if output is None:
             write_stdout(text)
         else:
             write_atomic(text, output)
+        for note in chosen.notes(report):
+            write_stderr(note)
     except SpecError as exc:
         _fail(exc.format())
 
@@ -85,7 +98,8 @@ def _render(*renderables, wide: bool = False, to_file: bool = False) -> str:
 
 
 @app.command()
-def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], typer.Option(
+def rf(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
+       layer: Annotated[Optional[str], typer.Option(
         help="layer for --at (default: the last); only with --at")] = None,
        at: Annotated[Optional[str], typer.Option(help="output index I[,J]: its exact input bounds")] = None,
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
@@ -94,7 +108,7 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
        sets: SetOpt = None, show: ShowOpt = False, plot: PlotOpt = False) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def analyse():
-        _drawn(as_json, show=show, plot=plot)
+        _drawn(as_json, fmt, show=show, plot=plot)
         network = _read(spec, max_layers, max_bytes, sets, sizes, max_traced=max_traced,
                         max_jump_digits=max_jump_digits)
         if not _sweeps(sizes):
@@ -102,7 +116,7 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
         if layer is not None or at is not None or show:
             raise network.error("--input sweeps the last spatial layer; it does not take --layer, --at or --show")
         return _viewed(network.rf_sweep(sizes), sizes, plot=plot)
-    _run(analyse, as_json, output, wide)
+    _run(analyse, as_json, output, wide, fmt)
 
 
 T = TypeVar("T")
@@ -168,7 +182,8 @@ MetricOpt = Annotated[Optional[list[str]], typer.Option(
 
 
 @app.command()
-def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
+def cost(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
+         convention: ConventionOpt = "cnncalc",
          group_by: Annotated[Optional[GroupBy], typer.Option("--group-by", help="sum rows by layer type or block")]
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
@@ -177,7 +192,7 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
          plot: PlotOpt = False) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
-        _drawn(as_json, sort=sort, plot=plot)
+        _drawn(as_json, fmt, sort=sort, plot=plot)
         network = _read(spec, max_layers, max_bytes, sets, sizes)
         step = dict(training=training, batch=batch, optimizer=optimizer and optimizer.value)
         if not _sweeps(sizes):
@@ -186,11 +201,11 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
             raise network.error("--input sweeps the totals; it does not take --group-by or --sort",
                                 hint="--plot draws the sweep")
         return _viewed(network.cost_sweep(sizes, convention, **step), sizes, plot=plot)
-    _run(analyse, as_json, output, wide)
+    _run(analyse, as_json, output, wide, fmt)
 
 
 @app.command()
-def grad(spec: SpecArg, as_json: JsonOpt = False,
+def grad(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
          init: Annotated[str, typer.Option(help="weight initialisation: auto (by the activation that follows: he "
                                                 "for the relu family, xavier for sigmoid and tanh, lecun for none), "
                                                 "he|kaiming, xavier|glorot, xavier_uniform|glorot_uniform, lecun, "
@@ -202,7 +217,7 @@ def grad(spec: SpecArg, as_json: JsonOpt = False,
          output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
          max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
     """Gradient norms per layer after a forward and backward pass of a random batch (numpy): where they vanish."""
-    _run(lambda: _read(spec, max_layers, max_bytes).grad(init, seed, batch, loss), as_json, output, wide)
+    _run(lambda: _read(spec, max_layers, max_bytes).grad(init, seed, batch, loss), as_json, output, wide, fmt)
 
 
 class DtypeName(str, Enum):
@@ -218,7 +233,7 @@ class MemoryConvention(str, Enum):
 
 
 @app.command()
-def memory(spec: SpecArg, as_json: JsonOpt = False,
+def memory(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
            dtype: Annotated[DtypeName, typer.Option(help="bytes per value: float32 4, float16 2, bfloat16 2, "
                                                          "int8 1")] = DtypeName.float32,
            batch: Annotated[int, typer.Option(metavar="N", help="images per step")] = 1,
@@ -235,7 +250,7 @@ def memory(spec: SpecArg, as_json: JsonOpt = False,
         network = _read(spec, max_layers, max_bytes, sets, sizes)
         _one_size(network, sizes, command="memory")
         return network.memory(dtype.value, batch, training, optimizer and optimizer.value, convention.value)
-    _run(analyse, as_json, output, wide)
+    _run(analyse, as_json, output, wide, fmt)
 
 
 @app.command()
@@ -314,7 +329,8 @@ def report(spec: SpecArg,
 
 @app.command()
 def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec files", show_default=False)],
-            as_json: JsonOpt = False, convention: ConventionOpt = "cnncalc",
+            as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
+            convention: ConventionOpt = "cnncalc",
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False,
             metric: MetricOpt = None, sizes: OneInputOpt = None, training: TrainingOpt = False,
@@ -327,11 +343,12 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
         networks = [_read(s, max_layers, max_bytes, sets, sizes) for s in specs]
         _one_size(networks[0], sizes, "compare")
         return compare(networks, convention, training, batch, optimizer and optimizer.value)
-    _run(analyse, as_json, output, wide)
+    _run(analyse, as_json, output, wide, fmt)
 
 
 @app.command()
-def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt = DEFAULT.max_layers,
+def validate(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
+             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
              max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
              sets: SetOpt = None) -> None:
     """Check a spec and print the inferred shapes."""
@@ -339,17 +356,23 @@ def validate(spec: SpecArg, as_json: JsonOpt = False, max_layers: MaxLayersOpt =
         network = _read(spec, max_layers, max_bytes, sets, sizes)
         _one_size(network, sizes, command="validate")
         return network.validate()
-    _run(analyse, as_json, wide=wide)
+    _run(analyse, as_json, output, wide, fmt)
 
 
-def _drawn(as_json: bool, **views) -> None:
-    """Refuse a view of the table (`--show`, `--plot`, `--sort`) with --json, whose document keeps file order and
-    holds the numbers the pictures are drawn from."""
-    flag = next((name for name, value in views.items() if value), None)
-    if as_json and flag is not None:
-        raise SpecError(f"--{flag} changes only the printed output; --json writes the whole document, in file "
-                        "order", hint="leave out one of them (the document holds every number --show, --plot and "
-                                      "--sort print)")
+def _drawn(as_json: bool, fmt: Optional[Enum], **views) -> None:
+    """Refuse a view of the table that the chosen format cannot show: `--show` and `--plot` draw only in tables;
+    `--sort` orders the rows of tables, CSV, JSON Lines and Markdown, while the JSON document keeps file order
+    and holds every number the views print."""
+    name = "json" if as_json else "table" if fmt is None else fmt.value
+    flag = next((view for view, value in views.items() if value and (name != "table" if view != "sort"
+                                                                     else name == "json")), None)
+    if flag is not None:
+        if name == "json":
+            raise SpecError(f"--{flag} changes only the printed output; --json writes the whole document, in file "
+                            "order", hint="leave out one of them (the document holds every number --show, --plot "
+                                          "and --sort print)")
+        raise SpecError(f"--{flag} draws a picture in the table; --format {name} writes rows only",
+                        hint=f"leave out --{flag}, or --format {name}")
 
 
 def _viewed(report, sizes: Optional[str], show: bool = False, plot: bool = False, sort: Optional[str] = None):
@@ -377,7 +400,7 @@ def schema() -> None:
 
 
 @app.command()
-def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False) -> None:
+def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False, no_color: NoColorOpt = False) -> None:
     """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
     from .plugins import summary
     from .report.table import convention_text, layers_table, metrics_text, reflow

@@ -210,10 +210,23 @@ def cost_plot() -> str:
                     "cnncalc cost specs/zoo/resnet18.yaml --input 32:1024:32 --plot")
 
 
+def formats() -> str:
+    """The `--format` registry, and what three of them print for specs/hw5.yaml (the first lines)."""
+    from cnncalc.report.formats import FORMATS
+    lines = ["| `--format` | writes |", "|---|---|"]
+    lines += [f"| `{f.name}` | {f.help} |" for f in FORMATS.values()]
+    report = cnncalc.read(ROOT / "specs" / "hw5.yaml").cost()
+    for name, count in (("csv", 3), ("jsonl", 2), ("markdown", 5)):
+        text = FORMATS[name].write(report)
+        lines += ["", f"    $ cnncalc cost specs/hw5.yaml --format {name}"]
+        lines += [f"    {line}".rstrip() for line in text.splitlines()[:count]] + ["    ..."]
+    return "\n".join(lines)
+
+
 SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
             "conventions": conventions_table, "json-cost": json_cost, "optimizers": optimizers,
             "training": training_figures, "memory": memory_figures, "rf-picture": rf_picture,
-            "cost-sorted": cost_sorted, "cost-plot": cost_plot}
+            "cost-sorted": cost_sorted, "cost-plot": cost_plot, "formats": formats}
 
 
 def render(readme: str) -> str:

@@ -51,8 +51,9 @@ def _typer_coerces_with_pydantic() -> bool:
     return True
 
 
-@pytest.mark.parametrize("args", [["cost", RESNET50, "--json"], ["--help"], ["rf", RESNET50, "--json"]],
-                         ids=["cost-json", "help", "rf-json"])
+@pytest.mark.parametrize("args", [["cost", RESNET50, "--json"], ["--help"], ["rf", RESNET50, "--json"],
+                                  ["cost", RESNET50, "--format", "csv"], ["rf", RESNET50, "--format", "markdown"]],
+                         ids=["cost-json", "help", "rf-json", "cost-csv", "rf-markdown"])
 def test_light_commands_import_nothing_heavy(args):
     loaded = _modules(args)
     heavy = {"rich", "numpy"} | ({"pydantic", "pydantic_core"} if _typer_coerces_with_pydantic() else set())

@@ -100,3 +100,30 @@ def test_sorted_table_fits_and_keeps_the_sorted_column(width):
 def test_sort_refusals(args, fragment):
     result = invoke(*args)
     assert result.exit_code == 2 and result.stdout == "" and fragment in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "markdown"])
+def test_sort_orders_the_rows_of_every_row_format(fmt):
+    """--sort reorders what csv, jsonl and markdown print (largest first, ties in file order); the JSON document
+    alone keeps file order."""
+    doc = json.loads(invoke("cost", RESNET18, "--json").stdout)
+    expected = [row["name"] for row in sorted(doc["layers"], key=lambda row: -row["macs"])]
+    text = invoke("cost", RESNET18, "--sort", "macs", "--format", fmt).stdout
+    if fmt == "csv":
+        names = [line.split(",")[1] for line in text.splitlines()[1:]]
+    elif fmt == "jsonl":
+        names = [json.loads(line)["name"] for line in text.splitlines()]
+    else:
+        cells = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+        names = [cell.replace("\\_", "_") for cell in cells[1:1 + len(expected)]]
+    assert names == expected
+
+
+@pytest.mark.parametrize("args", [
+    ["rf", HW5, "--at", "0,0", "--show", "--format", "csv"],
+    ["cost", HW5, "--input", "32:64:32", "--plot", "--format", "jsonl"],
+    ["rf", HW5, "--input", "32:64:32", "--plot", "--format", "markdown"],
+])
+def test_pictures_are_refused_in_row_formats(args):
+    result = invoke(*args)
+    assert result.exit_code == 2 and result.stdout == "" and "writes rows only" in result.stderr
