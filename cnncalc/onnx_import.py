@@ -309,6 +309,13 @@ class _Reader:
     def read(self) -> Imported:
         self._order()
         self._input()
+        for pos, node in enumerate(self.nodes):  # constants first: a pattern may read one that comes later
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+                try:
+                    _constant(self, pos)
+                    self.done.add(pos)
+                except _Unsupported:
+                    pass
         for pos, node in enumerate(self.nodes):
             if pos in self.done:
                 continue
@@ -323,6 +330,7 @@ class _Reader:
                 self._unsupported(pos, exc.reason)
         if not self.entries:
             raise SpecError("the ONNX graph has no layer cnncalc reads (only constants)")
+        _resolve_sizes(self.entries, self.input_shape, self.file)
         entries = _collapse_repeats(self.entries, self.by_names)
         doc = {"name": self._spec_title(), "input": self.input_shape, "layers": entries}
         if self.skipped:
@@ -687,7 +695,12 @@ def _pool(type_name: str) -> Handler:
         attrs = {**geometry, "ceil_mode": bool(a.get("ceil_mode", 0))}
         if attrs["stride"] == attrs["kernel"]:
             attrs.pop("stride")
-        r.emit(pos, type_name, [node.input[0]], [node.output[0]], 4, x.channels,
+        if attrs == {"kernel": 1, "ceil_mode": False, "padding": 0, **({"dilation": 1} if "dilation" in attrs else {})}:
+            attrs = {_SAME_SIZE: True}  # a 1x1 window that moves by 1: the trace of an adaptive pool to its input's size
+            type_name_ = "adaptive_" + type_name
+        else:
+            type_name_ = type_name
+        r.emit(pos, type_name_, [node.input[0]], [node.output[0]], 4, x.channels,
                _defaults(attrs, padding=0, dilation=1, ceil_mode=False))
     return handler
 
@@ -763,7 +776,8 @@ def _activation(r: _Reader, pos: int) -> None:
         raise _Unsupported(_why_not_activation(r, pos))
     t = r.tensor(x)
     r.done.update(match.nodes)
-    name = r.unique(_spec_name(match.output, "")) if r.by_names else r.layer_name(pos)
+    last = match.nodes[-1]  # the node that writes the activation's output names it
+    name = r.unique(_spec_name(match.output, "")) if r.by_names else r.layer_name(last)
     r.emit(pos, match.kind, [x], [match.output], t.rank, t.channels, match.attrs, name=name)
 
 
@@ -1112,6 +1126,29 @@ only as the start of gelu's erf form, `Mul` of a Sigmoid and its input is silu (
 
 
 # ------------------------------------------------------------------------------------------ repeats and YAML
+
+_SAME_SIZE = "_output_size_is_input_size"
+"""Marks an adaptive pool whose output size is its input's, known only once the shapes are."""
+
+
+def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str) -> None:
+    """Check the entries as a spec (cnncalc's shapes; a model whose layers do not fit is refused here) and give the
+    adaptive pools marked `_SAME_SIZE` their output size."""
+    from .graph import load
+    marked = [e for e in entries if e.pop(_SAME_SIZE, False)]
+    for e in marked:
+        e["output_size"] = 1  # a stand-in while the shapes are computed
+    doc = {"name": "imported", "input": input_shape, "layers": entries}
+    try:
+        graph = load(spec_text(doc), file)
+    except SpecError as exc:
+        raise SpecError(f"the model's layers do not fit together as cnncalc reads them: {exc.message}",
+                        Position(file, 1, 1), hint="cnncalc import writes the spec it read; check the node it names "
+                                                   "with `cnncalc import` and netron") from None
+    for e in marked:
+        _, h, w = graph.find(e["name"]).input_shapes[0]
+        e["output_size"] = _pair([int(h), int(w)])
+
 
 def _collapse_repeats(entries: list[dict], by_names: bool) -> list[dict]:
     """Runs of identical entries in a chain (each reads the one before, and nothing else reads the ones before
