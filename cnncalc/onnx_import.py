@@ -36,14 +36,19 @@ from typing import Any, Callable
 
 from .errors import Position, SpecError
 from .layers.elementwise import ACTIVATION_NAMES
+from .source import Limits
+
+NODES_PER_LAYER = 10
+"""Most ONNX nodes read per layer of `--max-layers` (a layer takes up to 7 nodes and their constants)."""
 
 SMALL_CONSTANT = 4096
 """Most elements of a constant whose values are read (shapes, pads, scales, sizes, bounds)."""
 
-MAX_DIM = 1 << 40
-"""Largest dimension accepted from the graph (a hostile file may claim anything)."""
+MAX_DIM = (1 << 31) - 1
+"""Largest dimension accepted from the graph, larger than any tensor a runtime allocates (a hostile file may claim
+anything)."""
 
-_NAME_CHAR = re.compile(r"[^A-Za-z0-9_\-]")
+_NAME_CHAR = re.compile(r"[^A-Za-z0-9_\-]+")
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,17 @@ def load_model(data: bytes, name: str) -> Any:
     return model
 
 
-def read_onnx(data: bytes, name: str, skip_unsupported: bool = False) -> Imported:
+def read_onnx(data: bytes, name: str, skip_unsupported: bool = False, limits: Limits = Limits()) -> Imported:
     """The spec of the ONNX model serialised in `data` (the file `name`); SpecError at FILE:1:1 for a file that is
-    not ONNX, a graph that is not valid (a cycle, a value nothing produces) and an unsupported node."""
+    not ONNX, a graph that is not valid (a cycle, a value nothing produces), an unsupported node, and a graph of
+    more than NODES_PER_LAYER * `limits.max_layers` nodes."""
     model = load_model(data, name)
+    if len(model.graph.node) > NODES_PER_LAYER * limits.max_layers:
+        raise SpecError(f"the ONNX graph has {len(model.graph.node):,} nodes, more than {NODES_PER_LAYER} per layer "
+                        f"of the limit of {limits.max_layers:,} layers", Position(name, 1, 1),
+                        hint="raise the limit with --max-layers")
     try:
-        return _Reader(model, name, skip_unsupported).read()
+        return _Reader(model, name, skip_unsupported, limits).read()
     except SpecError as exc:
         if exc.position is None:
             exc.position = Position(name, 1, 1)
@@ -144,8 +154,9 @@ Handler = Callable[["_Reader", int], None]
 class _Reader:
     """One pass over the graph in topological order; `entries` collects the spec's layers."""
 
-    def __init__(self, model: Any, name: str, skip_unsupported: bool) -> None:
+    def __init__(self, model: Any, name: str, skip_unsupported: bool, limits: Limits) -> None:
         self.onnx = _onnx()
+        self.limits = limits
         self.model = model
         self.file = name
         self.skip_unsupported = skip_unsupported
@@ -330,7 +341,7 @@ class _Reader:
                 self._unsupported(pos, exc.reason)
         if not self.entries:
             raise SpecError("the ONNX graph has no layer cnncalc reads (only constants)")
-        _resolve_sizes(self.entries, self.input_shape, self.file)
+        _resolve_sizes(self.entries, self.input_shape, self.file, self.limits)
         entries = _collapse_repeats(self.entries, self.by_names)
         doc = {"name": self._spec_title(), "input": self.input_shape, "layers": entries}
         if self.skipped:
@@ -987,6 +998,8 @@ def _channel_range(r: _Reader, pos: int, x: Tensor) -> tuple[int, int]:
         starts, ends = values[0], values[1]
         axes = values[2] if values[2] is not None else list(range(len(starts or [])))
         steps = values[3] or [1]
+    # INT64_MAX and INT64_MIN say "to the end" and "from the start": any bound past the channels says the same
+    starts, ends = ([max(-MAX_DIM, min(MAX_DIM, int(v))) for v in values or []] for values in (starts, ends))
     starts, ends, axes, steps = (_ints(v or [], "the slice") for v in (starts, ends, axes, steps))
     if [a % x.rank for a in axes] != [1] or set(steps) - {1}:
         raise _Unsupported("only a slice along the channels with step 1 is read")
@@ -1131,7 +1144,7 @@ _SAME_SIZE = "_output_size_is_input_size"
 """Marks an adaptive pool whose output size is its input's, known only once the shapes are."""
 
 
-def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str) -> None:
+def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limits: Limits) -> None:
     """Check the entries as a spec (cnncalc's shapes; a model whose layers do not fit is refused here) and give the
     adaptive pools marked `_SAME_SIZE` their output size."""
     from .graph import load
@@ -1140,7 +1153,7 @@ def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str) -> No
         e["output_size"] = 1  # a stand-in while the shapes are computed
     doc = {"name": "imported", "input": input_shape, "layers": entries}
     try:
-        graph = load(spec_text(doc), file)
+        graph = load(spec_text(doc), file, limits)
     except SpecError as exc:
         raise SpecError(f"the model's layers do not fit together as cnncalc reads them: {exc.message}",
                         Position(file, 1, 1), hint="cnncalc import writes the spec it read; check the node it names "

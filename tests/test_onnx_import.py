@@ -291,3 +291,175 @@ def test_squeeze_excitation_and_channel_shuffle():
         {"name": "conv", "type": "conv", "input": "input", "out": 8, "kernel": 1, "bias": False},
         {"name": "se_avgpool", "type": "squeeze_excitation", "input": "conv", "squeeze": 2, "gate": "hardsigmoid"},
         {"name": "g", "type": "channel_shuffle", "input": "se_avgpool", "groups": 2}]
+
+
+# ------------------------------------------------------------------------------- the command line, files
+
+def test_resnet50_through_files(tmp_path):
+    """A full export (weights included, 102 MB) read by `cnncalc cost` directly: torchvision's published parameter
+    count, 25,557,032, and the MACs of the spec it came from; `cnncalc import` writes the spec it reads."""
+    spec = ROOT / "specs/zoo/resnet50.yaml"
+    model = tmp_path / "resnet50.onnx"
+    assert run("export", str(spec), "-o", str(model)).exit_code == 0
+    got = run("cost", str(model), "--json")
+    assert got.exit_code == 0 and got.stderr == ""
+    import json
+    totals = json.loads(got.stdout)["totals"]
+    assert totals["params"] == 25_557_032
+    assert totals["macs"] == cnncalc.read(spec).cost().totals["macs"]
+    out = tmp_path / "r50.yaml"
+    result = run("import", str(model), "-o", str(out))
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    assert cnncalc.read(out).cost().totals == totals
+    assert run("rf", str(model), "--json").exit_code == 0
+
+
+def test_the_content_decides_not_the_name(tmp_path):
+    """An ONNX model named .yaml is read as a model; a YAML spec named .onnx as a spec; stdin takes either."""
+    data = model([node("Relu", ["x"], ["y"])])
+    disguised = tmp_path / "model.yaml"
+    disguised.write_bytes(data)
+    assert cnncalc.read(disguised).cost().totals["activations"] == 3 * 8 * 8
+    spec = tmp_path / "spec.onnx"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - relu\n")
+    assert cnncalc.read(spec).cost().totals["activations"] == 3 * 8 * 8
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "cost", "-", "--json"], input=data,
+                            capture_output=True, cwd=ROOT)
+    assert result.returncode == 0 and b'"activations": 192' in result.stdout
+
+
+def test_a_yaml_spec_imports_neither_onnx_nor_protobuf():
+    code = ("import sys\nsys.argv = ['cnncalc', 'cost', 'specs/zoo/resnet50.yaml', '--json']\n"
+            "from cnncalc.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'google')), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stderr.strip() == "[]"
+
+
+def test_without_onnx_the_message_says_how_to_install(monkeypatch, tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model([node("Relu", ["x"], ["y"])]))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    for args in (["cost", str(path)], ["import", str(path)]):
+        result = run(*args)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "pip install 'cnncalc[onnx]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_import_refuses_a_yaml_spec():
+    result = run("import", str(ROOT / "specs/mlp.yaml"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"{ROOT / 'specs/mlp.yaml'}:1:1: error: not an ONNX model")
+
+
+def hostile() -> dict[str, tuple[bytes, str]]:
+    """name -> (file content, what the one-line error must say)."""
+    import numpy as np
+    ok = model([node("Relu", ["x"], ["y"])])
+    ext = TensorProto(name="shape", dims=[2], data_type=TensorProto.INT64, data_location=TensorProto.EXTERNAL)
+    ext.external_data.add(key="location", value="../../../etc/passwd")
+    symbolic = helper.make_model(helper.make_graph(
+        [node("Relu", ["x"], ["y"])], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])).SerializeToString()
+    two = helper.make_model(helper.make_graph(
+        [node("Add", ["x", "z"], ["y"])], "g", [helper.make_tensor_value_info(v, TensorProto.FLOAT, [1, 3, 8, 8])
+                                                 for v in "xz"],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])).SerializeToString()
+    return {
+        "random bytes": (np.random.default_rng(0).bytes(4000), "not an ONNX model"),
+        "truncated": (ok[: len(ok) // 2], "not an ONNX model"),
+        "huge channels": (model([node("Relu", ["x"], ["y"])], shape=(1, 10 ** 12, 224, 224)),
+                          "dimension 1 of the graph input 'x' is 1000000000000, out of range"),
+        "huge weight": (model([node("Conv", ["x", "w"], ["y"], kernel_shape=[1, 1])], constants=[
+            TensorProto(name="w", dims=[10 ** 12, 3, 1, 1], data_type=TensorProto.FLOAT)]),
+            "initializer 'w' has a dimension out of range"),
+        "cycle": (model([node("Add", ["x", "b"], ["a"], name="first"), node("Relu", ["a"], ["b"])], outputs=["b"]),
+                  "the ONNX graph has a cycle through node 'first' (Add, index 0 in the graph)"),
+        "never produced": (model([node("Add", ["x", "ghost"], ["y"], name="add")]),
+                           "node 'add' (Add, index 0 in the graph) reads 'ghost', which no node"),
+        "missing initializer": (model([node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=[1, 1])]),
+                                "node 'conv' (Conv, index 0 in the graph) reads 'w', which no node"),
+        "external constant": (model([node("Reshape", ["x", "shape"], ["y"], name="flat")], constants=[ext]),
+                              "'flat' (Reshape, index 0 in the graph) is not supported: the constant 'shape' is "
+                              "stored as external data"),
+        "unsupported op": (model([node("Relu", ["x"], ["a"]), node("Cos", ["a"], ["b"], name="cosine"),
+                                  node("Relu", ["b"], ["y"])]),
+                           "ONNX node 'cosine' (Cos, index 1 in the graph) is not supported"),
+        "symbolic height": (symbolic, "dimension 2 of the graph input 'x' is symbolic ('H')"),
+        "three dimensions": (model([node("Relu", ["x"], ["y"])], shape=(1, 3, 8)),
+                             "the graph input 'x' has 3 dimensions"),
+        "two inputs": (two, "the ONNX graph has 2 inputs"),
+        "no graph": (helper.make_model(helper.make_graph([], "g", [], [])).SerializeToString(),
+                     "not an ONNX model: it holds no graph nodes"),
+        "layers that do not fit": (model([node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=[1, 1])],
+                                         weights={"w": (4, 5, 1, 1)}),
+                                   "'conv' (Conv, index 0 in the graph) is not supported: its weight [4, 5, 1, 1] "
+                                   "does not fit an input of 3 channels"),
+    }
+
+
+@pytest.mark.parametrize("case", list(hostile()))
+def test_a_hostile_file_is_one_clear_error(case, tmp_path):
+    data, message = hostile()[case]
+    path = tmp_path / "m.onnx"
+    path.write_bytes(data)
+    for command in ("cost", "rf", "import"):
+        result = run(command, str(path))
+        assert result.exit_code == 2 and result.stdout == "", (command, result.stdout)
+        assert result.stderr.startswith(f"{path}:1:1: error: ") and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_model_over_the_byte_limit_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model([node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3])], weights={"w": (16, 3, 3, 3)}))
+    assert 1000 < path.stat().st_size < 2000  # 1,728 bytes of weights
+    assert run("cost", str(path), "--max-bytes", "20").exit_code == 0  # a model may be 100 times --max-bytes
+    result = run("cost", str(path), "--max-bytes", "10")
+    assert result.exit_code == 2 and "more than the limit of 1,000 for an ONNX model" in result.stderr
+
+
+def test_a_symbolic_batch_is_one_image_and_external_weights_are_not_read(tmp_path):
+    """Only the dimensions of a weight are read, so weights kept in an external file (never opened) are fine."""
+    weight = TensorProto(name="w", dims=[4, 3, 1, 1], data_type=TensorProto.FLOAT,
+                         data_location=TensorProto.EXTERNAL)
+    weight.external_data.add(key="location", value="no-such-file.bin")
+    graph = helper.make_graph([node("Conv", ["x", "w"], ["y"], kernel_shape=[1, 1])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weight])
+    path = tmp_path / "m.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    totals = cnncalc.read(path).cost().totals
+    assert totals["params"] == 4 * 3 and totals["macs"] == 4 * 3 * 8 * 8
+
+
+def test_skip_unsupported_counts_an_identity_and_says_so(tmp_path):
+    import json
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile()["unsupported op"][0])
+    for command in ("cost", "rf"):
+        result = run(command, str(path), "--skip-unsupported", "--json")
+        assert result.exit_code == 0
+        doc = json.loads(result.stdout)
+        assert doc["partial"] is True
+        [diagnostic] = [d for d in doc["diagnostics"] if d["code"] == "onnx-node-skipped"]
+        assert "'cosine' (Cos, index 1 in the graph)" in diagnostic["message"] and diagnostic["layers"] == ["cosine"]
+    assert json.loads(run("cost", str(path), "--skip-unsupported", "--json").stdout)["totals"]["activations"] == \
+        2 * 3 * 8 * 8  # the two relus; the cosine is not counted
+    result = run("import", str(path), "--skip-unsupported")
+    assert result.exit_code == 0 and "{name: cosine, type: identity}" in result.stdout
+    assert result.stderr.startswith(f"{path}:1:1: warning: ONNX node 'cosine' (Cos, index 1 in the graph)")
+    assert "partial" not in json.loads(run("cost", str(ROOT / "specs/mlp.yaml"), "--json").stdout)
+
+
+def test_the_spec_text_is_yaml_that_reads_back_as_the_doc():
+    """Names YAML would read as something else are quoted; the text and the plain data are the same spec."""
+    nodes = [node("Relu", ["x"], ["a"], name="true"), node("Sigmoid", ["a"], ["b"], name="1e3"),
+             node("Tanh", ["b"], ["c"], name="on"), node("Relu", ["c"], ["d"], name="/model/act: #1/Relu"),
+             node("Sigmoid", ["d"], ["e"], name="input")]
+    imported = read_onnx(model(nodes), "m.onnx")
+    assert [e["name"] for e in imported.doc["layers"]] == ["true", "1e3", "on", "model_act_1", "input_"]
+    assert cnncalc.parse(imported.text).cost().to_json()["layers"] == \
+        cnncalc.from_dict(imported.doc).cost().to_json()["layers"]
+    assert [row["name"] for row in cnncalc.parse(imported.text).cost().to_json()["layers"]] == \
+        ["true", "1e3", "on", "model_act_1", "input_"]
