@@ -525,7 +525,7 @@ def _clip_bounds(r: _Reader, pos: int) -> tuple[float | None, float | None]:
     a = r.attrs(pos)
     if "min" in a or "max" in a:  # opset < 11
         return a.get("min"), a.get("max")
-    bounds = []
+    bounds: list[float | None] = []
     for k in (1, 2):
         value = node.input[k] if len(node.input) > k else ""
         if not value:
@@ -567,14 +567,16 @@ def _gelu_erf(r: _Reader, div: int, x: str) -> _Activation | None:
     if scale is None or abs(scale - math.sqrt(2.0)) > 1e-4:
         return None
     erf = _single(r, node.output[0], "Erf")
-    add = _single(r, r.nodes[erf].output[0], "Add") if erf is not None else None
+    if erf is None:
+        return None
+    add = _single(r, r.nodes[erf].output[0], "Add")
     if add is None or _scalar(r, _other(r.nodes[add], r.nodes[erf].output[0]) or "") != 1.0:
         return None
     one_plus = r.nodes[add].output[0]
     last = _single(r, one_plus, "Mul")
-    if last is None:
+    half = _other(r.nodes[last], one_plus) if last is not None else None
+    if last is None or half is None:
         return None
-    half = _other(r.nodes[last], one_plus)
     if half == x:  # PyTorch: (x * (1 + erf)) * 0.5
         end = _single(r, r.nodes[last].output[0], "Mul")
         if end is None or _scalar(r, _other(r.nodes[end], r.nodes[last].output[0]) or "") != 0.5:
@@ -684,7 +686,7 @@ def _matmul(r: _Reader, pos: int) -> None:
     bias = False
     if add is not None:
         other = _other(r.nodes[add], raw)
-        if other in r.initializers and r.dims(other) in ([w[1]], [1, w[1]]) and r.belongs(raw, r.nodes[add].output[0]):
+        if other is not None and other in r.initializers and r.dims(other) in ([w[1]], [1, w[1]]) and r.belongs(raw, r.nodes[add].output[0]):
             r.done.add(add)
             raw, bias = r.nodes[add].output[0], True
     activation, out = _finish(r, pos, raw)
