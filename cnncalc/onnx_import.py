@@ -1360,6 +1360,8 @@ def _collapse_repeats(entries: list[dict], by_names: bool, blocks: frozenset[str
                 and readers.get(entries[k + run - 1]["name"], 0) == 1 and entries[k + run]["type"] != "split":
             run += 1
         base = _repeat_base([e["name"] for e in entries[k:k + run]])
+        if base is not None and k > 0 and entries[k - 1]["name"] == f"{base}_0":
+            base = None  # numbered from 0 (PyTorch's blocks.0, blocks.1, ...): the copies stay beside NAME_0
         if run >= 2 and not ((by_names or entries[k]["type"] in blocks) and base is None):
             first = entries[k]
             name = base or first["name"]
