@@ -361,13 +361,16 @@ class _Reader:
                 self._unsupported(pos, exc.reason)
         if not self.entries:
             raise SpecError("the ONNX graph has no layer cnncalc reads (only constants)")
-        _resolve_sizes(self.entries, self.input_shape, self.file, self.limits)
+        flat = _resolve_sizes(self.entries, self.input_shape, self.file, self.limits)
         blocks, entries = _group_blocks(self.entries, self.scopes, set(_layer_types()))
         blocks = {name: _collapse_repeats(body, self.by_names) for name, body in blocks.items()}
         entries = _collapse_repeats(entries, self.by_names, set(blocks))
         doc = {"name": self._spec_title(), "input": self.input_shape,
                **({"blocks": {name: {"layers": body} for name, body in blocks.items()}} if blocks else {}),
                "layers": entries}
+        if blocks and not _same_graph(flat, doc, self.file, self.limits):  # never expected: a guard, not a path
+            doc = {"name": doc["name"], "input": self.input_shape,
+                   "layers": _collapse_repeats(self.entries, self.by_names)}
         if self.skipped:
             doc = {"name": doc["name"], "description": "partial: " + "; ".join(
                 f"{s.op_type} node {s.node!r} read as an identity" for s in self.skipped), **doc}
@@ -1215,9 +1218,21 @@ _SAME_SIZE = "_output_size_is_input_size"
 """Marks an adaptive pool whose output size is its input's, known only once the shapes are."""
 
 
-def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limits: Limits) -> None:
-    """Check the entries as a spec (cnncalc's shapes; a model whose layers do not fit is refused here) and give the
-    adaptive pools marked `_SAME_SIZE` their output size."""
+def _same_graph(flat: Any, doc: dict, file: str, limits: Limits) -> bool:
+    """Whether the spec `doc` (with blocks and repeats) builds the same layers, in the same order, reading the
+    same inputs with the same shapes, as the flat graph it was made from."""
+    from .graph import load
+    try:
+        graph = load(spec_text(doc), file, limits)
+    except SpecError:
+        return False
+    return [(n.type, n.inputs, n.outputs) for n in graph.layers] == [(n.type, n.inputs, n.outputs)
+                                                                      for n in flat.layers]
+
+
+def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limits: Limits) -> Any:
+    """Check the entries as a spec (cnncalc's shapes; a model whose layers do not fit is refused here), give the
+    adaptive pools marked `_SAME_SIZE` their output size, and return the graph of the entries."""
     from .graph import load
     marked = [e for e in entries if e.pop(_SAME_SIZE, False)]
     for e in marked:
@@ -1232,6 +1247,7 @@ def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limit
     for e in marked:
         _, h, w = graph.find(e["name"]).input_shapes[0]
         e["output_size"] = _pair([int(h), int(w)])
+    return load(spec_text(doc), file, limits) if marked else graph
 
 
 def _refs(entry: dict) -> list[str]:
@@ -1324,14 +1340,13 @@ def _localised(run: list[dict], scopes: dict[str, tuple[str, str, str]]) -> tupl
         while name in inner.values() or name == "input":
             name += "_"
         inner[entry["name"]] = name
-    sources = {_base(r) for e in run for r in _refs(e)} - set(inner)
-    if len(sources) != 1:
+    sources = {r for e in run for r in _refs(e) if _base(r) not in inner}
+    if len(sources) != 1:  # a block reads one value, its input (one chunk of a split, not two)
         return None
     [source] = sources
     body = []
     for entry in run:
-        refs = ["input" + r[len(source):] if _base(r) == source else inner[_base(r)] + r[len(_base(r)):]
-                for r in _refs(entry)]
+        refs = ["input" if r == source else inner[_base(r)] + r[len(_base(r)):] for r in _refs(entry)]
         body.append({**_with_refs(entry, refs), "name": inner[entry["name"]]})
     return json.dumps(body, sort_keys=True), body, source
 

@@ -516,3 +516,16 @@ def test_a_repeated_pattern_becomes_a_block():
     cost = cnncalc.parse(imported.text).cost().to_json()
     assert cost["totals"]["macs"] == 8 * 3 * 8 * 8 + 3 * 2 * (8 * 8 * 9) * 8 * 8
     assert [row["name"] for row in cost["layers"]][1:4] == ["blocks_0/conv1", "blocks_0/conv2", "blocks_0/add"]
+
+
+def test_blocks_that_would_not_rebuild_the_graph_are_left_flat(monkeypatch):
+    """The blocks are checked against the flat layers they stand for; where the check fails the spec stays flat
+    (a guard: forced here)."""
+    from cnncalc import onnx_import
+    path = ROOT / "specs/zoo/resnet18.yaml"
+    data = cnncalc.read(path).export_onnx()
+    assert "blocks" in read_onnx(data, "r.onnx").doc
+    monkeypatch.setattr(onnx_import, "_same_graph", lambda *args: False)
+    flat_doc = read_onnx(data, "r.onnx").doc
+    assert "blocks" not in flat_doc
+    assert cnncalc.from_dict(flat_doc).cost().totals == cnncalc.read(path).cost().totals
