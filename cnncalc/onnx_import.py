@@ -120,6 +120,10 @@ def read_onnx(data: bytes, name: str, skip_unsupported: bool = False, limits: Li
         raise
     except RecursionError:
         raise SpecError("the ONNX graph nests too deeply", Position(name, 1, 1)) from None
+    except (IndexError, KeyError) as exc:  # a node without an input or attribute its op needs (schemas checked)
+        raise SpecError(f"the ONNX graph is damaged: a node lacks an input or attribute cnncalc reads "
+                        f"({type(exc).__name__}: {exc})", Position(name, 1, 1), hint="check the model with "
+                        "onnx.checker.check_model") from None
 
 
 # ------------------------------------------------------------------------------------------------ the reader
@@ -340,6 +344,7 @@ class _Reader:
     def read(self) -> Imported:
         self._order()
         self._input()
+        self._check_arity()
         for pos, node in enumerate(self.nodes):  # constants first: a pattern may read one that comes later
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
                 try:
@@ -375,6 +380,29 @@ class _Reader:
             doc = {"name": doc["name"], "description": "partial: " + "; ".join(
                 f"{s.op_type} node {s.node!r} read as an identity" for s in self.skipped), **doc}
         return Imported(doc, spec_text(doc, self._header()), tuple(self.skipped))
+
+    def _check_arity(self) -> None:
+        """Every node of a known op type has the inputs and required attributes its ONNX schema asks for (a
+        hostile or damaged file may leave them out): else one error naming the node."""
+        defs = self.onnx.defs
+        for pos, node in enumerate(self.nodes):
+            if node.domain not in ("", "ai.onnx") or node.op_type not in HANDLERS:
+                continue
+            try:
+                schema = defs.get_schema(node.op_type, _opset(self), "")
+            except Exception:  # no schema of this op at the model's opset
+                raise SpecError(f"ONNX node {self.label(pos)}: ONNX has no {node.op_type} at opset {_opset(self)}",
+                                hint="the file declares the wrong opset or is damaged") from None
+            given = len(node.input)
+            if not schema.min_input <= given <= schema.max_input or not node.output:
+                raise SpecError(f"ONNX node {self.label(pos)} has {given} inputs and {len(node.output)} outputs; "
+                                f"{node.op_type} takes {schema.min_input} to {schema.max_input} inputs",
+                                hint="the file is damaged")
+            names = {a.name for a in node.attribute}
+            missing = [name for name, a in schema.attributes.items() if a.required and name not in names]
+            if missing:
+                raise SpecError(f"ONNX node {self.label(pos)} lacks the attribute {missing[0]!r} that "
+                                f"{node.op_type} requires", hint="the file is damaged")
 
     def _unsupported(self, pos: int, reason: str) -> None:
         node = self.nodes[pos]
