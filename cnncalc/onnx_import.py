@@ -785,7 +785,8 @@ def _matmul(r: _Reader, pos: int) -> None:
     bias = False
     if add is not None:
         other = _other(r.nodes[add], raw)
-        if other is not None and other in r.initializers and r.dims(other) in ([w[1]], [1, w[1]]) and r.belongs(raw, r.nodes[add].output[0]):
+        if other is not None and other in r.initializers and r.dims(other) in ([w[1]], [1, w[1]]) \
+                and r.belongs(raw, r.nodes[add].output[0]):
             r.done.add(add)
             raw, bias = r.nodes[add].output[0], True
     activation, out = _finish(r, pos, raw)
@@ -807,12 +808,11 @@ def _pool(type_name: str) -> Handler:
         attrs = {**geometry, "ceil_mode": bool(a.get("ceil_mode", 0))}
         if attrs["stride"] == attrs["kernel"]:
             attrs.pop("stride")
+        kind = type_name
         if attrs == {"kernel": 1, "ceil_mode": False, "padding": 0, **({"dilation": 1} if "dilation" in attrs else {})}:
-            attrs = {_SAME_SIZE: True}  # a 1x1 window that moves by 1: the trace of an adaptive pool to its input's size
-            type_name_ = "adaptive_" + type_name
-        else:
-            type_name_ = type_name
-        r.emit(pos, type_name_, [node.input[0]], [node.output[0]], 4, x.channels,
+            attrs = {_SAME_SIZE: True}  # a 1x1 window moving by 1: the trace of an adaptive pool to its input's size
+            kind = "adaptive_" + type_name
+        r.emit(pos, kind, [node.input[0]], [node.output[0]], 4, x.channels,
                _defaults(attrs, padding=0, dilation=1, ceil_mode=False))
     return handler
 
@@ -1072,7 +1072,8 @@ def _slice(r: _Reader, pos: int) -> None:
     x = r.tensor(source)
     if x.channels is None:
         raise _Unsupported("the channels of its input are not known")
-    siblings = [p for p in r.consumers.get(source, []) if r.nodes[p].op_type == "Slice" and (p == pos or p not in r.done)]
+    siblings = [p for p in r.consumers.get(source, [])
+                if r.nodes[p].op_type == "Slice" and (p == pos or p not in r.done)]
     ranges = {}
     for p in siblings:
         ranges[p] = _channel_range(r, p, x)
