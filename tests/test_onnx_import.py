@@ -576,3 +576,16 @@ def test_damaged_graphs_are_read_or_refused_never_a_traceback():
         except SpecError:
             outcomes["refused"] += 1
     assert outcomes["read"] > 0 and outcomes["refused"] > 0
+
+
+def test_the_python_entry_points_agree_with_the_command(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model([node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3]), node("Relu", ["c"], ["y"])],
+                           weights={"w": (4, 3, 3, 3)}))
+    imported = cnncalc.import_onnx(path)
+    assert run("import", str(path)).stdout == imported.text
+    as_read = yaml.safe_load(imported.text)  # a YAML 1.1 reader reads the same spec (inputs left out: the default)
+    assert cnncalc.from_dict(as_read).cost().to_json()["layers"] == cnncalc.from_dict(imported.doc).cost().to_json()[
+        "layers"]
+    assert cnncalc.read(path).cost().totals == cnncalc.from_dict(imported.doc).cost().totals
+    assert cnncalc.read(path).cost().totals["macs"] == 4 * 6 * 6 * 3 * 3 * 3
