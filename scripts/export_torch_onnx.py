@@ -34,7 +34,10 @@ What torch measures, independently of the ONNX file and of cnncalc:
   FLOPs per multiply-accumulate of convolutions and matrix products, nothing else (bias additions, batchnorm,
   pooling, activations are 0). A MAC is one multiplication of a conv or linear layer: cnncalc's `macs`. Folding
   changes no MAC;
-- `output_shape`: the eval module's output shape.
+- `output_shape`: the eval module's output shape; `last_map`: the (C, H, W) output of the last module (in
+  execution order, forward hooks on every module) whose output is a map larger than 1x1, the map the global
+  pool reads, and `feature_stride`: the input side over that map's side (the inputs are chosen so that it
+  divides), which is the jump of its receptive field.
 From the ONNX file (read with the onnx package): `initializer_elements`, the element count of every float
 initializer, which must be `params + buffers`, and `ops`, how many nodes of each op type the graph has.
 """
@@ -130,6 +133,24 @@ def counts(model: nn.Module) -> tuple[int, int]:
     return params, buffers
 
 
+def last_map(model: nn.Module, x: torch.Tensor) -> list[int]:
+    """(C, H, W) of the last module output, in execution order, that is a map larger than 1x1."""
+    shapes: list[list[int]] = []
+
+    def record(module: nn.Module, inputs: object, output: object) -> None:
+        if isinstance(output, torch.Tensor) and output.dim() == 4 and output.shape[2] * output.shape[3] > 1:
+            shapes.append(list(output.shape[1:]))
+
+    handles = [module.register_forward_hook(record) for module in model.modules()]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes[-1]
+
+
 def onnx_figures(path: Path) -> dict:
     """What the ONNX file holds: opset, float initializer elements, op histogram, output shape."""
     graph_model = onnx.load(str(path))
@@ -172,7 +193,10 @@ def export(name: str, build: Callable[[], nn.Module], side: int, exports: tuple[
             model(x)
     total = int(flops.get_total_flops())
     assert total % 2 == 0, total
-    figures = {"input": [3, side, side], "output_shape": list(y.shape), "module_params": module_params,
+    feature_map = last_map(model, x)
+    assert side % feature_map[1] == 0 and feature_map[1] == feature_map[2], feature_map
+    figures = {"input": [3, side, side], "output_shape": list(y.shape), "last_map": feature_map,
+               "feature_stride": side // feature_map[1], "module_params": module_params,
                "module_buffers": module_buffers, "params": params, "buffers": buffers, "macs": total // 2,
                "exports": {}}
     for variant in exports:
