@@ -21,10 +21,10 @@ from .source import Limits
 __version__ = "0.2.0"
 __all__ = ["CompareReport", "CostReport", "GradReport", "Graph", "GroupReport", "Limits", "MemoryReport", "Network", "Node", "Position",
            "Report", "RfReport", "ShapesReport", "SpecError", "SweepReport", "compare", "cost_report", "from_dict",
-           "limits", "load", "parse", "read", "rf_report", "__version__"]
+           "import_onnx", "limits", "load", "parse", "read", "rf_report", "__version__"]
 
 _API = frozenset({"CompareReport", "CostReport", "GradReport", "GroupReport", "MemoryReport", "Network", "Report", "RfReport",
-                  "ShapesReport", "SweepReport", "compare", "from_dict", "limits", "parse", "read"})
+                  "ShapesReport", "SweepReport", "compare", "from_dict", "import_onnx", "limits", "parse", "read"})
 """Names of cnncalc/api.py, imported on first use: `cnncalc --help` and `--version` never need them."""
 
 

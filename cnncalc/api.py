@@ -57,13 +57,38 @@ InputSize = Union[int, str, "tuple[int, ...]", None]
 
 
 def read(path: str | os.PathLike[str], limits: Limits = Limits(), *, params: Params = None,
-         input_size: InputSize = None) -> Network:
+         input_size: InputSize = None, skip_unsupported: bool = False) -> Network:
     """The spec in file `path` (`-`: standard input), as the command line reads it: SpecError at FILE:1:1 for a
     missing, unreadable, huge or non-UTF-8 file. `params` sets its parameters (`--set`), `input_size` replaces
-    its input (a single `--input` size)."""
-    from .files import read_spec_source
-    text, name = read_spec_source(os.fspath(path), limits)
-    return _network(text, name, limits, params, input_size)
+    its input (a single `--input` size). An ONNX model (told apart by its content) is read as the spec `cnncalc
+    import` writes (needs cnncalc[onnx]); with `skip_unsupported`, a node cnncalc cannot read is counted as an
+    identity, and every report of the network carries a diagnostic for it and `"partial": true`."""
+    from .files import read_source
+    source, name = read_source(os.fspath(path), limits)
+    if isinstance(source, bytes):
+        imported = _import(source, name, skip_unsupported)
+        with _placed(name):
+            return Network(imported.text, name, limits, _param_texts(params), _input_size(input_size),
+                           tuple(s.diagnostic() for s in imported.skipped))
+    return _network(source, name, limits, params, input_size)
+
+
+def import_onnx(path: str | os.PathLike[str], limits: Limits = Limits(), *, skip_unsupported: bool = False):
+    """The spec of the ONNX model in file `path` (`cnncalc import`): an `onnx_import.Imported` (`.text` the YAML,
+    `.doc` the plain data `from_dict` takes, `.skipped` the nodes read as identities). SpecError for a file that
+    is not an ONNX model or holds a node cnncalc cannot read (without `skip_unsupported`)."""
+    from .files import read_source
+    source, name = read_source(os.fspath(path), limits)
+    if not isinstance(source, bytes):
+        raise SpecError("not an ONNX model: the file is text (a YAML spec?)", Position(name, 1, 1),
+                        hint="cnncalc import reads an .onnx file; a YAML spec is read by every other command as it is")
+    return _import(source, name, skip_unsupported)
+
+
+def _import(data: bytes, name: str, skip_unsupported: bool):
+    from .onnx_import import read_onnx
+    with _placed(name):
+        return read_onnx(data, name, skip_unsupported)
 
 
 def parse(text: str, name: str = "<string>", limits: Limits = Limits(), *, params: Params = None,
@@ -250,6 +275,9 @@ class Network:
     """(NAME, value text) of every `--set NAME=VALUE`: the spec's parameters it sets."""
     input_size: tuple[int, ...] | None = None
     """(H, W) or (C, H, W) replacing the spec's input (a single `--input`); None: the spec's own. Sweeps ignore it."""
+    diagnostics: tuple[dict, ...] = ()
+    """Diagnostics of reading the file (an ONNX node read as an identity): every cost and rf report carries them,
+    and `"partial": true`."""
 
     @cached_property
     def graph(self) -> Graph:
@@ -279,8 +307,14 @@ class Network:
         with _placed(self.name):
             doc = cost_report(graph, convention, step)
             if group_by is None:
-                return CostReport(doc, self.name)
-            return GroupReport(group_report(doc, group_by), self.name)
+                return CostReport(self._noted(doc), self.name)
+            return GroupReport(self._noted(group_report(doc, group_by)), self.name)
+
+    def _noted(self, doc: dict) -> dict:
+        """`doc` with the diagnostics of reading the file, marked `"partial": true` when there are any."""
+        if not self.diagnostics:
+            return doc
+        return {**doc, "partial": True, "diagnostics": [*doc.get("diagnostics", []), *self.diagnostics]}
 
     def rf(self, layer: str | None = None, at: tuple[int, int] | int | str | None = None) -> RfReport:
         """Receptive field of every layer (`cnncalc rf`); with `at` (I, (I, J) or "I,J"), the exact input bounds
@@ -295,7 +329,7 @@ class Network:
             index = _index(at)
         graph = self.graph
         with _placed(self.name):
-            return RfReport(rf_report(graph, layer=layer, at=index), self.name)
+            return RfReport(self._noted(rf_report(graph, layer=layer, at=index)), self.name)
 
     def validate(self) -> ShapesReport:
         """The inferred shapes of every layer (`cnncalc validate`): SpecError for an invalid spec."""

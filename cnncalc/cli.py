@@ -18,7 +18,8 @@ from .source import Limits
 app = typer.Typer(cls=FastGroup, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Exact receptive fields, parameters and operation counts of CNNs written as YAML specs.")
 
-SpecArg = Annotated[str, typer.Argument(help="spec file (YAML), or - for standard input", show_default=False)]
+SpecArg = Annotated[str, typer.Argument(help="spec file (YAML, or an ONNX model), or - for standard input",
+                                        show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="write one JSON document to stdout")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="write to FILE atomically instead")]
 MaxLayersOpt = Annotated[int, typer.Option("--max-layers", help="refuse specs expanding to more layers")]
@@ -31,11 +32,15 @@ DEFAULT = Limits()
 
 
 def _read(spec: str, max_layers: int, max_bytes: int, sets: Optional[list[str]] = None,
-          sizes: Optional[str] = None, **more: int):
+          sizes: Optional[str] = None, skip_unsupported: bool = False, **more: int):
     """The spec with its `--set` parameters and, when `--input` is one size, that input."""
     from .api import limits, read
     return read(spec, limits(max_layers, max_bytes, **more), params=sets,
-                input_size=None if sizes is None or _sweeps(sizes) else sizes)
+                input_size=None if sizes is None or _sweeps(sizes) else sizes, skip_unsupported=skip_unsupported)
+
+
+SkipOpt = Annotated[bool, typer.Option("--skip-unsupported", help="ONNX input: count a node cnncalc cannot read as "
+                                       "an identity, report it and mark the totals partial")]
 
 
 def _sweeps(sizes: Optional[str]) -> bool:
@@ -87,10 +92,10 @@ def rf(spec: SpecArg, as_json: JsonOpt = False, layer: Annotated[Optional[str], 
        output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
        max_bytes: MaxBytesOpt = DEFAULT.max_bytes, sizes: InputOpt = None, wide: WideOpt = False,
        max_traced: MaxTracedOpt = DEFAULT.max_traced, max_jump_digits: MaxJumpDigitsOpt = DEFAULT.max_jump_digits,
-       sets: SetOpt = None) -> None:
+       sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """Receptive field of every layer: size, jump, padding and the bounds of output index i."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes, sets, sizes, max_traced=max_traced,
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported, max_traced=max_traced,
                         max_jump_digits=max_jump_digits)
         if not _sweeps(sizes):
             return network.rf(layer=layer, at=at)
@@ -168,10 +173,11 @@ def cost(spec: SpecArg, as_json: JsonOpt = False, convention: ConventionOpt = "c
          = None, output: OutputOpt = None,
          max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
          sizes: InputOpt = None, wide: WideOpt = False, metric: MetricOpt = None, training: TrainingOpt = False,
-         batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None) -> None:
+         batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None,
+         skip_unsupported: SkipOpt = False) -> None:
     """Parameters, multiplications, additions, comparisons, activations, MACs and memory per layer."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         step = dict(training=training, batch=batch, optimizer=optimizer and optimizer.value)
         if not _sweeps(sizes):
             return network.cost(convention, group_by and group_by.value, **step)
@@ -245,6 +251,28 @@ def export(spec: SpecArg,
         network = _read(spec, max_layers, max_bytes, sets, sizes)
         _one_size(network, sizes, "export")
         write_atomic(network.export_onnx(weights, seed), output)
+    except SpecError as exc:
+        _fail(exc.format())
+
+
+@app.command("import")
+def import_(model: Annotated[str, typer.Argument(help="ONNX model file, or - for standard input",
+                                                show_default=False)],
+            output: OutputOpt = None, skip_unsupported: SkipOpt = False,
+            max_bytes: Annotated[int, typer.Option("--max-bytes", help="refuse larger files (a model: 100 times "
+                                                   "this)")] = DEFAULT.max_bytes) -> None:
+    """An ONNX model as a spec (YAML) a person can read and edit (needs cnncalc[onnx])."""
+    try:
+        if output is not None:
+            check_output(output)
+        from .api import import_onnx, limits
+        imported = import_onnx(model, limits(max_bytes=max_bytes), skip_unsupported=skip_unsupported)
+        if output is None:
+            write_stdout(imported.text)
+        else:
+            write_atomic(imported.text, output)
+        for skipped in imported.skipped:
+            write_stderr(f"{model}:1:1: warning: {skipped.diagnostic()['message']}")
     except SpecError as exc:
         _fail(exc.format())
 

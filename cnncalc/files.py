@@ -32,6 +32,43 @@ class OutputError(SpecError):
 
 def read_spec_source(spec: str, limits: Limits = Limits()) -> tuple[str, str]:
     """(text, display name) of the spec, or SpecError for missing, unreadable, huge or non-UTF-8 files."""
+    data, name, _ = _read_data(spec, limits, models=False)
+    return _decode(data, name), name
+
+
+def read_source(spec: str, limits: Limits = Limits()) -> tuple[str | bytes, str]:
+    """(text, display name) of a YAML spec, or (bytes, display name) of an ONNX model, told apart by the file's
+    first bytes (`looks_like_onnx`; the name is a hint): a model may be `model_byte_limit(limits.max_bytes)` bytes,
+    a spec `limits.max_bytes`. SpecError as `read_spec_source`."""
+    data, name, model = _read_data(spec, limits, models=True)
+    return (data if model else _decode(data, name)), name
+
+
+MODEL_BYTES_PER_SPEC_BYTE = 100
+"""An ONNX file may be this many times `--max-bytes` (1 GB by default): weights make models large, and only their
+dimensions are read. Protobuf itself reads at most 2 GB; larger models keep their weights as external data."""
+
+
+def model_byte_limit(max_bytes: int) -> int:
+    """The largest ONNX file read under `--max-bytes max_bytes`."""
+    return max_bytes * MODEL_BYTES_PER_SPEC_BYTE
+
+
+def looks_like_onnx(head: bytes, name: str) -> bool:
+    """Whether a file that starts with `head` is an ONNX model rather than a YAML spec: it starts with the tag of
+    ModelProto's field 1 (ir_version, the first field every ONNX writer serialises; byte 0x08, a control character
+    no YAML text begins with), or its name ends in `.onnx` and it does not begin like text."""
+    if not head:
+        return False
+    if head[0] == 0x08:
+        return True
+    texty = head[0] in b"\t\n\r" or 0x20 <= head[0] < 0x7F or head.startswith(b"\xef")
+    return name.lower().endswith(".onnx") and not texty
+
+
+def _read_data(spec: str, limits: Limits, models: bool) -> tuple[bytes, str, bool]:
+    """The file's bytes, its display name and whether it is an ONNX model (only when `models`), each kind bounded
+    by its own limit."""
     # File-level problems are reported at line 1, column 1, so that every message reads FILE:LINE:COL.
     if spec == "-":
         name = "<stdin>"
@@ -39,7 +76,10 @@ def read_spec_source(spec: str, limits: Limits = Limits()) -> tuple[str, str]:
             raise SpecError("standard input is closed", Position(name, 1, 1),
                             hint="pipe or redirect a spec into cnncalc, or name a spec file")
         try:
-            data = read_at_most(sys.stdin.buffer, limits.max_bytes)
+            head = sys.stdin.buffer.read(1)
+            model = models and looks_like_onnx(head, name)
+            limit = model_byte_limit(limits.max_bytes) if model else limits.max_bytes
+            data = head + read_at_most(sys.stdin.buffer, limit - len(head))
         except (OSError, ValueError) as exc:  # a directory, a write-only or closed descriptor
             raise SpecError(f"cannot read standard input ({getattr(exc, 'strerror', None) or exc})",
                             Position(name, 1, 1)) from None
@@ -51,20 +91,29 @@ def read_spec_source(spec: str, limits: Limits = Limits()) -> tuple[str, str]:
             if path.is_dir():
                 raise SpecError("is a directory, not a spec file", top)
             size = path.stat().st_size
-            if size > limits.max_bytes:
-                raise SpecError(f"the file is {size:,} bytes, more than the limit of {limits.max_bytes:,}", top,
-                                hint="raise the limit with --max-bytes")
             with path.open("rb") as handle:  # at most the limit: /dev/zero or a growing file reports a size of 0
-                data = read_at_most(handle, limits.max_bytes)
+                head = handle.read(1)
+                model = models and looks_like_onnx(head, name)
+                limit = model_byte_limit(limits.max_bytes) if model else limits.max_bytes
+                if size > limit:
+                    raise SpecError(f"the file is {size:,} bytes, more than the limit of {limit:,}"
+                                    + (" for an ONNX model (100 times --max-bytes)" if model else ""), top,
+                                    hint="raise the limit with --max-bytes")
+                data = head + read_at_most(handle, limit - len(head))
         except FileNotFoundError:
             raise SpecError("no such file", top) from None
         except OSError as exc:
             raise SpecError(f"cannot read the file ({exc.strerror or exc})", top) from None
         except ValueError as exc:  # a NUL character in the name
             raise SpecError(f"cannot read the file ({exc})", top) from None
-    if len(data) > limits.max_bytes:
-        raise SpecError(f"the spec is more than the limit of {limits.max_bytes:,} bytes", Position(name, 1, 1),
-                        hint="raise the limit with --max-bytes")
+    if len(data) > limit:
+        raise SpecError(f"the {'model' if model else 'spec'} is more than the limit of {limit:,} bytes",
+                        Position(name, 1, 1), hint="raise the limit with --max-bytes")
+    return data, name, model
+
+
+def _decode(data: bytes, name: str) -> str:
+    """The UTF-8 text of a spec file; SpecError at the first bad byte."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -78,7 +127,7 @@ def read_spec_source(spec: str, limits: Limits = Limits()) -> tuple[str, str]:
                         source_line=shown) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text, name
+    return text
 
 
 def read_at_most(stream, limit: int) -> bytes:
