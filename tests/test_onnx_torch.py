@@ -1,0 +1,111 @@
+"""ONNX files written by PyTorch's own exporter, read by cnncalc, against what torch measured (issue 12).
+
+tests/data/onnx/*.onnx and the expected figures in tests/data/onnx/torch_figures.json were made by
+scripts/export_torch_onnx.py (torch 2.14.1, torchvision 0.29.1): small torchvision models exported in eval mode at
+batch 1 by `torch.onnx.export` (TorchScript exporter, opset 17, batchnorm after a conv folded into it; two also by
+the dynamo exporter; one untrained, whose equal folded biases the exporter stores once). Every expected value
+comes from that JSON, measured with torch on the module (never from cnncalc): the parameters and buffers of the
+module with its batchnorms fused (torch.fx), FlopCounterMode's FLOPs / 2 as MACs, the output shape, and the last
+feature map and its stride seen by forward hooks. The full-size ResNet-50 and MobileNet-V2 files are not committed
+(100 MB); their torch figures (torch_full_figures.json) are checked against the zoo's specs here, which ties the
+README's table to torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+
+pytest.importorskip("onnx", reason="the onnx extra is not installed (pip install 'cnncalc[onnx]')")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "onnx"
+FIGURES = json.loads((DATA / "torch_figures.json").read_text())
+FULL = json.loads((DATA / "torch_full_figures.json").read_text())
+FILES = [(file, name) for name, network in FIGURES["networks"].items() for file in network["exports"]]
+
+
+def test_every_committed_file_has_figures() -> None:
+    assert sorted(path.name for path in DATA.glob("*.onnx")) == sorted(file for file, _ in FILES)
+
+
+@pytest.mark.parametrize(("file", "name"), FILES, ids=[file for file, _ in FILES])
+def test_imported_costs_are_torchs(file: str, name: str) -> None:
+    torch = FIGURES["networks"][name]
+    doc = cnncalc.read(DATA / file).cost().to_json()
+    assert doc["input"] == torch["input"]
+    totals = doc["totals"]
+    assert (totals["params"], totals["buffers"], totals["macs"]) == (torch["params"], torch["buffers"],
+                                                                     torch["macs"])
+    read = {ref for layer in doc["layers"] for ref in layer["inputs"]}
+    assert [layer["output"] for layer in doc["layers"] if layer["name"] not in read] == [torch["output_shape"][1:]]
+    assert not doc["diagnostics"]
+
+
+@pytest.mark.parametrize(("file", "name"), FILES, ids=[file for file, _ in FILES])
+def test_receptive_field_jump_is_the_feature_stride(file: str, name: str) -> None:
+    """The last map larger than 1x1 is torch's, and its field's jump is the input side over the map's side (behind
+    squeeze-and-excitation gates the field is global, and its `local` part, the gates taken as constants, has it)."""
+    torch = FIGURES["networks"][name]
+    layers = cnncalc.read(DATA / file).rf().to_json()["layers"]
+    last = [layer for layer in layers if len(layer["output"]) == 3 and layer["output"][1:] != [1, 1]][-1]
+    assert last["output"] == torch["last_map"]
+    field = last["rf"] if "rf" in last else last["local"]
+    for axis in ("height", "width"):
+        assert field[axis]["jump"] == torch["feature_stride"]
+        assert field[axis]["size"] > torch["feature_stride"]
+
+
+def test_folding_is_the_whole_difference_from_the_module() -> None:
+    """The exported graph has the module's parameters less one of batchnorm's two per channel where it follows a
+    conv (its weight and bias become the conv's bias), and none of those batchnorms' running statistics."""
+    for network in FIGURES["networks"].values():
+        folded_channels = network["module_buffers"] // 2 - network["buffers"] // 2
+        assert network["params"] == network["module_params"] - folded_channels
+        trained = [e for e in network["exports"].values() if e["trained"] and e["exporter"] == "torchscript"]
+        assert [e["initializer_elements"] for e in trained] == [network["params"] + network["buffers"]]
+
+
+def test_untrained_export_stores_fewer_weights_than_it_has() -> None:
+    """An untrained model's folded biases are all 0: the exporter stores one tensor per shape and renames it with
+    Identity nodes. cnncalc counts the graph's convolutions, each with its own bias, as torch counts the module."""
+    network = FIGURES["networks"]["mobilenet_v3_small_w025"]
+    untrained = network["exports"]["mobilenet_v3_small_w025.untrained.onnx"]
+    assert untrained["ops"]["Identity"] > 0
+    assert untrained["initializer_elements"] < network["params"]
+    params = cnncalc.read(DATA / "mobilenet_v3_small_w025.untrained.onnx").cost().totals["params"]
+    assert params == network["params"]
+
+
+def test_cli_cost_and_import() -> None:
+    torch = FIGURES["networks"]["resnet_tiny"]
+    runner = CliRunner()
+    result = runner.invoke(app, ["cost", str(DATA / "resnet_tiny.onnx"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    totals = json.loads(result.stdout)["totals"]
+    assert (totals["params"], totals["macs"]) == (torch["params"], torch["macs"])
+    result = runner.invoke(app, ["import", str(DATA / "resnet_tiny.onnx")])
+    assert result.exit_code == 0, result.stderr
+    spec = cnncalc.parse(result.stdout, "resnet_tiny.yaml").cost().totals
+    assert (spec["params"], spec["macs"]) == (torch["params"], torch["macs"])
+
+
+@pytest.mark.parametrize("name", sorted(FULL["networks"]))
+def test_full_size_exports_are_the_zoo_spec_with_batchnorm_folded(name: str) -> None:
+    """torch's figures of the full-size exported graph (the README's table) are the zoo spec's with every
+    batchnorm folded into the conv before it: params less C per batchnorm, no buffers, the same MACs."""
+    torch = FULL["networks"][name]
+    doc = cnncalc.read(ROOT / "specs" / "zoo" / f"{name}.yaml").cost().to_json()
+    batchnorms = [layer for layer in doc["layers"] if layer["type"] == "batchnorm"]
+    assert doc["totals"]["params"] == torch["module_params"]
+    assert doc["totals"]["buffers"] == torch["module_buffers"] == sum(layer["buffers"] for layer in batchnorms)
+    assert torch["params"] == doc["totals"]["params"] - sum(layer["params"] // 2 for layer in batchnorms)
+    assert torch["buffers"] == 0
+    assert torch["macs"] == doc["totals"]["macs"]
+    for export in torch["exports"].values():
+        assert export["onnx_output_shape"] == torch["output_shape"]
