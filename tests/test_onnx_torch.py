@@ -1,4 +1,5 @@
-"""ONNX files written by PyTorch's own exporter, read by cnncalc, against what torch measured (issue 12).
+"""ONNX files written by PyTorch's own exporter and by tf2onnx, read by cnncalc, against what torch and Keras
+measured (issue 12).
 
 tests/data/onnx/*.onnx and the expected figures in tests/data/onnx/torch_figures.json were made by
 scripts/export_torch_onnx.py (torch 2.14.1, torchvision 0.29.1): small torchvision models exported in eval mode at
@@ -8,7 +9,8 @@ comes from that JSON, measured with torch on the module (never from cnncalc): th
 module with its batchnorms fused (torch.fx), FlopCounterMode's FLOPs / 2 as MACs, the output shape, and the last
 feature map and its stride seen by forward hooks. The full-size ResNet-50 and MobileNet-V2 files are not committed
 (100 MB); their torch figures (torch_full_figures.json) are checked against the zoo's specs here, which ties the
-README's table to torch."""
+README's table to torch. keras_tiny*.onnx and keras_figures.json were made by scripts/export_keras_onnx.py
+(tensorflow-cpu 2.21, tf2onnx 1.17), its figures read from Keras' own layer shapes and count_params()."""
 
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ pytest.importorskip("onnx", reason="the onnx extra is not installed (pip install
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "onnx"
-FIGURES = json.loads((DATA / "torch_figures.json").read_text())
+TORCH = json.loads((DATA / "torch_figures.json").read_text())["networks"]
+KERAS = json.loads((DATA / "keras_figures.json").read_text())["networks"]
 FULL = json.loads((DATA / "torch_full_figures.json").read_text())
-FILES = [(file, name) for name, network in FIGURES["networks"].items() for file in network["exports"]]
+NETWORKS = {**TORCH, **KERAS}
+FILES = [(file, name) for name, network in NETWORKS.items() for file in network["exports"]]
 
 
 def test_every_committed_file_has_figures() -> None:
@@ -35,36 +39,36 @@ def test_every_committed_file_has_figures() -> None:
 
 
 @pytest.mark.parametrize(("file", "name"), FILES, ids=[file for file, _ in FILES])
-def test_imported_costs_are_torchs(file: str, name: str) -> None:
-    torch = FIGURES["networks"][name]
+def test_imported_costs_are_the_measured(file: str, name: str) -> None:
+    measured = NETWORKS[name]
     doc = cnncalc.read(DATA / file).cost().to_json()
-    assert doc["input"] == torch["input"]
+    assert doc["input"] == measured["input"]
     totals = doc["totals"]
-    assert (totals["params"], totals["buffers"], totals["macs"]) == (torch["params"], torch["buffers"],
-                                                                     torch["macs"])
+    assert (totals["params"], totals["buffers"], totals["macs"]) == (measured["params"], measured["buffers"],
+                                                                     measured["macs"])
     read = {ref for layer in doc["layers"] for ref in layer["inputs"]}
-    assert [layer["output"] for layer in doc["layers"] if layer["name"] not in read] == [torch["output_shape"][1:]]
+    assert [layer["output"] for layer in doc["layers"] if layer["name"] not in read] == [measured["output_shape"][1:]]
     assert not doc["diagnostics"]
 
 
 @pytest.mark.parametrize(("file", "name"), FILES, ids=[file for file, _ in FILES])
 def test_receptive_field_jump_is_the_feature_stride(file: str, name: str) -> None:
-    """The last map larger than 1x1 is torch's, and its field's jump is the input side over the map's side (behind
+    """The last map larger than 1x1 is the one torch (or Keras) saw, and its field's jump is the input side over the map's side (behind
     squeeze-and-excitation gates the field is global, and its `local` part, the gates taken as constants, has it)."""
-    torch = FIGURES["networks"][name]
+    measured = NETWORKS[name]
     layers = cnncalc.read(DATA / file).rf().to_json()["layers"]
     last = [layer for layer in layers if len(layer["output"]) == 3 and layer["output"][1:] != [1, 1]][-1]
-    assert last["output"] == torch["last_map"]
+    assert last["output"] == measured["last_map"]
     field = last["rf"] if "rf" in last else last["local"]
     for axis in ("height", "width"):
-        assert field[axis]["jump"] == torch["feature_stride"]
-        assert field[axis]["size"] > torch["feature_stride"]
+        assert field[axis]["jump"] == measured["feature_stride"]
+        assert field[axis]["size"] > measured["feature_stride"]
 
 
 def test_folding_is_the_whole_difference_from_the_module() -> None:
     """The exported graph has the module's parameters less one of batchnorm's two per channel where it follows a
     conv (its weight and bias become the conv's bias), and none of those batchnorms' running statistics."""
-    for network in FIGURES["networks"].values():
+    for network in TORCH.values():
         folded_channels = network["module_buffers"] // 2 - network["buffers"] // 2
         assert network["params"] == network["module_params"] - folded_channels
         trained = [e for e in network["exports"].values() if e["trained"] and e["exporter"] == "torchscript"]
@@ -74,7 +78,7 @@ def test_folding_is_the_whole_difference_from_the_module() -> None:
 def test_untrained_export_stores_fewer_weights_than_it_has() -> None:
     """An untrained model's folded biases are all 0: the exporter stores one tensor per shape and renames it with
     Identity nodes. cnncalc counts the graph's convolutions, each with its own bias, as torch counts the module."""
-    network = FIGURES["networks"]["mobilenet_v3_small_w025"]
+    network = TORCH["mobilenet_v3_small_w025"]
     untrained = network["exports"]["mobilenet_v3_small_w025.untrained.onnx"]
     assert untrained["ops"]["Identity"] > 0
     assert untrained["initializer_elements"] < network["params"]
@@ -83,7 +87,7 @@ def test_untrained_export_stores_fewer_weights_than_it_has() -> None:
 
 
 def test_cli_cost_and_import() -> None:
-    torch = FIGURES["networks"]["resnet_tiny"]
+    torch = TORCH["resnet_tiny"]
     runner = CliRunner()
     result = runner.invoke(app, ["cost", str(DATA / "resnet_tiny.onnx"), "--json"])
     assert result.exit_code == 0, result.stderr
