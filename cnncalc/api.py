@@ -66,7 +66,7 @@ def read(path: str | os.PathLike[str], limits: Limits = Limits(), *, params: Par
     from .files import read_source
     source, name = read_source(os.fspath(path), limits)
     if isinstance(source, bytes):
-        imported = _import(source, name, skip_unsupported)
+        imported = _import(source, name, skip_unsupported, limits)
         with _placed(name):
             return Network(imported.text, name, limits, _param_texts(params), _input_size(input_size),
                            tuple(s.diagnostic() for s in imported.skipped))
@@ -82,13 +82,13 @@ def import_onnx(path: str | os.PathLike[str], limits: Limits = Limits(), *, skip
     if not isinstance(source, bytes):
         raise SpecError("not an ONNX model: the file is text (a YAML spec?)", Position(name, 1, 1),
                         hint="cnncalc import reads an .onnx file; a YAML spec is read by every other command as it is")
-    return _import(source, name, skip_unsupported)
+    return _import(source, name, skip_unsupported, limits)
 
 
-def _import(data: bytes, name: str, skip_unsupported: bool):
+def _import(data: bytes, name: str, skip_unsupported: bool, limits: Limits):
     from .onnx_import import read_onnx
     with _placed(name):
-        return read_onnx(data, name, skip_unsupported)
+        return read_onnx(data, name, skip_unsupported, limits)
 
 
 def parse(text: str, name: str = "<string>", limits: Limits = Limits(), *, params: Params = None,

@@ -55,15 +55,27 @@ def model_byte_limit(max_bytes: int) -> int:
 
 
 def looks_like_onnx(head: bytes, name: str) -> bool:
-    """Whether a file that starts with `head` is an ONNX model rather than a YAML spec: it starts with the tag of
-    ModelProto's field 1 (ir_version, the first field every ONNX writer serialises; byte 0x08, a control character
-    no YAML text begins with), or its name ends in `.onnx` and it does not begin like text."""
+    """Whether a file that starts with `head` (its first `SNIFF_BYTES`) is an ONNX model rather than a YAML spec:
+    it starts with the tag of ModelProto's field 1 (ir_version, the first field every ONNX writer serialises; byte
+    0x08, a control character no YAML text begins with), or its name ends in `.onnx` and `head` is not text
+    (UTF-8 without control characters other than tab and line breaks)."""
     if not head:
         return False
     if head[0] == 0x08:
         return True
-    texty = head[0] in b"\t\n\r" or 0x20 <= head[0] < 0x7F or head.startswith(b"\xef")
-    return name.lower().endswith(".onnx") and not texty
+    if not name.lower().endswith(".onnx"):
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < SNIFF_BYTES or exc.start < len(head) - 3:  # not a character cut by the end of `head`
+            return True
+        text = head[:exc.start].decode("utf-8")
+    return any(not ch.isprintable() and ch not in "\t\n\r\ufeff" for ch in text)
+
+
+SNIFF_BYTES = 512
+"""Bytes of a file read to tell an ONNX model from a YAML spec."""
 
 
 def _read_data(spec: str, limits: Limits, models: bool) -> tuple[bytes, str, bool]:
@@ -76,7 +88,7 @@ def _read_data(spec: str, limits: Limits, models: bool) -> tuple[bytes, str, boo
             raise SpecError("standard input is closed", Position(name, 1, 1),
                             hint="pipe or redirect a spec into cnncalc, or name a spec file")
         try:
-            head = sys.stdin.buffer.read(1)
+            head = sys.stdin.buffer.read(SNIFF_BYTES)
             model = models and looks_like_onnx(head, name)
             limit = model_byte_limit(limits.max_bytes) if model else limits.max_bytes
             data = head + read_at_most(sys.stdin.buffer, limit - len(head))
@@ -92,7 +104,7 @@ def _read_data(spec: str, limits: Limits, models: bool) -> tuple[bytes, str, boo
                 raise SpecError("is a directory, not a spec file", top)
             size = path.stat().st_size
             with path.open("rb") as handle:  # at most the limit: /dev/zero or a growing file reports a size of 0
-                head = handle.read(1)
+                head = handle.read(SNIFF_BYTES)
                 model = models and looks_like_onnx(head, name)
                 limit = model_byte_limit(limits.max_bytes) if model else limits.max_bytes
                 if size > limit:

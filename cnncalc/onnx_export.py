@@ -180,6 +180,8 @@ def _adaptive(op_type: str) -> Mapping:
     def mapping(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
         _, h, w = node.input_shapes[0]
         oh, ow = cast(_AdaptivePool, node.layer).output_size
+        if (oh, ow) == (1, 1):  # as PyTorch exports AdaptiveAvgPool2d(1): its global pool
+            return [b.op(f"Global{op_type}", x, out)]
         if h % oh or w % ow:
             raise _refuse(node, f"its windows differ in size ({h}x{w} to {oh}x{ow}); ONNX pools only by one "
                                 f"window", hint="use an input size that the output size divides")

@@ -36,14 +36,19 @@ from typing import Any, Callable
 
 from .errors import Position, SpecError
 from .layers.elementwise import ACTIVATION_NAMES
+from .source import Limits
+
+NODES_PER_LAYER = 10
+"""Most ONNX nodes read per layer of `--max-layers` (a layer takes up to 7 nodes and their constants)."""
 
 SMALL_CONSTANT = 4096
 """Most elements of a constant whose values are read (shapes, pads, scales, sizes, bounds)."""
 
-MAX_DIM = 1 << 40
-"""Largest dimension accepted from the graph (a hostile file may claim anything)."""
+MAX_DIM = (1 << 31) - 1
+"""Largest dimension accepted from the graph, larger than any tensor a runtime allocates (a hostile file may claim
+anything)."""
 
-_NAME_CHAR = re.compile(r"[^A-Za-z0-9_\-]")
+_NAME_CHAR = re.compile(r"[^A-Za-z0-9_\-]+")
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,17 @@ def load_model(data: bytes, name: str) -> Any:
     return model
 
 
-def read_onnx(data: bytes, name: str, skip_unsupported: bool = False) -> Imported:
+def read_onnx(data: bytes, name: str, skip_unsupported: bool = False, limits: Limits = Limits()) -> Imported:
     """The spec of the ONNX model serialised in `data` (the file `name`); SpecError at FILE:1:1 for a file that is
-    not ONNX, a graph that is not valid (a cycle, a value nothing produces) and an unsupported node."""
+    not ONNX, a graph that is not valid (a cycle, a value nothing produces), an unsupported node, and a graph of
+    more than NODES_PER_LAYER * `limits.max_layers` nodes."""
     model = load_model(data, name)
+    if len(model.graph.node) > NODES_PER_LAYER * limits.max_layers:
+        raise SpecError(f"the ONNX graph has {len(model.graph.node):,} nodes, more than {NODES_PER_LAYER} per layer "
+                        f"of the limit of {limits.max_layers:,} layers", Position(name, 1, 1),
+                        hint="raise the limit with --max-layers")
     try:
-        return _Reader(model, name, skip_unsupported).read()
+        return _Reader(model, name, skip_unsupported, limits).read()
     except SpecError as exc:
         if exc.position is None:
             exc.position = Position(name, 1, 1)
@@ -144,8 +154,9 @@ Handler = Callable[["_Reader", int], None]
 class _Reader:
     """One pass over the graph in topological order; `entries` collects the spec's layers."""
 
-    def __init__(self, model: Any, name: str, skip_unsupported: bool) -> None:
+    def __init__(self, model: Any, name: str, skip_unsupported: bool, limits: Limits) -> None:
         self.onnx = _onnx()
+        self.limits = limits
         self.model = model
         self.file = name
         self.skip_unsupported = skip_unsupported
@@ -309,6 +320,13 @@ class _Reader:
     def read(self) -> Imported:
         self._order()
         self._input()
+        for pos, node in enumerate(self.nodes):  # constants first: a pattern may read one that comes later
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+                try:
+                    _constant(self, pos)
+                    self.done.add(pos)
+                except _Unsupported:
+                    pass
         for pos, node in enumerate(self.nodes):
             if pos in self.done:
                 continue
@@ -323,6 +341,7 @@ class _Reader:
                 self._unsupported(pos, exc.reason)
         if not self.entries:
             raise SpecError("the ONNX graph has no layer cnncalc reads (only constants)")
+        _resolve_sizes(self.entries, self.input_shape, self.file, self.limits)
         entries = _collapse_repeats(self.entries, self.by_names)
         doc = {"name": self._spec_title(), "input": self.input_shape, "layers": entries}
         if self.skipped:
@@ -506,7 +525,7 @@ def _clip_bounds(r: _Reader, pos: int) -> tuple[float | None, float | None]:
     a = r.attrs(pos)
     if "min" in a or "max" in a:  # opset < 11
         return a.get("min"), a.get("max")
-    bounds = []
+    bounds: list[float | None] = []
     for k in (1, 2):
         value = node.input[k] if len(node.input) > k else ""
         if not value:
@@ -548,14 +567,16 @@ def _gelu_erf(r: _Reader, div: int, x: str) -> _Activation | None:
     if scale is None or abs(scale - math.sqrt(2.0)) > 1e-4:
         return None
     erf = _single(r, node.output[0], "Erf")
-    add = _single(r, r.nodes[erf].output[0], "Add") if erf is not None else None
+    if erf is None:
+        return None
+    add = _single(r, r.nodes[erf].output[0], "Add")
     if add is None or _scalar(r, _other(r.nodes[add], r.nodes[erf].output[0]) or "") != 1.0:
         return None
     one_plus = r.nodes[add].output[0]
     last = _single(r, one_plus, "Mul")
-    if last is None:
+    half = _other(r.nodes[last], one_plus) if last is not None else None
+    if last is None or half is None:
         return None
-    half = _other(r.nodes[last], one_plus)
     if half == x:  # PyTorch: (x * (1 + erf)) * 0.5
         end = _single(r, r.nodes[last].output[0], "Mul")
         if end is None or _scalar(r, _other(r.nodes[end], r.nodes[last].output[0]) or "") != 0.5:
@@ -665,7 +686,7 @@ def _matmul(r: _Reader, pos: int) -> None:
     bias = False
     if add is not None:
         other = _other(r.nodes[add], raw)
-        if other in r.initializers and r.dims(other) in ([w[1]], [1, w[1]]) and r.belongs(raw, r.nodes[add].output[0]):
+        if other is not None and other in r.initializers and r.dims(other) in ([w[1]], [1, w[1]]) and r.belongs(raw, r.nodes[add].output[0]):
             r.done.add(add)
             raw, bias = r.nodes[add].output[0], True
     activation, out = _finish(r, pos, raw)
@@ -687,7 +708,12 @@ def _pool(type_name: str) -> Handler:
         attrs = {**geometry, "ceil_mode": bool(a.get("ceil_mode", 0))}
         if attrs["stride"] == attrs["kernel"]:
             attrs.pop("stride")
-        r.emit(pos, type_name, [node.input[0]], [node.output[0]], 4, x.channels,
+        if attrs == {"kernel": 1, "ceil_mode": False, "padding": 0, **({"dilation": 1} if "dilation" in attrs else {})}:
+            attrs = {_SAME_SIZE: True}  # a 1x1 window that moves by 1: the trace of an adaptive pool to its input's size
+            type_name_ = "adaptive_" + type_name
+        else:
+            type_name_ = type_name
+        r.emit(pos, type_name_, [node.input[0]], [node.output[0]], 4, x.channels,
                _defaults(attrs, padding=0, dilation=1, ceil_mode=False))
     return handler
 
@@ -763,7 +789,8 @@ def _activation(r: _Reader, pos: int) -> None:
         raise _Unsupported(_why_not_activation(r, pos))
     t = r.tensor(x)
     r.done.update(match.nodes)
-    name = r.unique(_spec_name(match.output, "")) if r.by_names else r.layer_name(pos)
+    last = match.nodes[-1]  # the node that writes the activation's output names it
+    name = r.unique(_spec_name(match.output, "")) if r.by_names else r.layer_name(last)
     r.emit(pos, match.kind, [x], [match.output], t.rank, t.channels, match.attrs, name=name)
 
 
@@ -973,6 +1000,8 @@ def _channel_range(r: _Reader, pos: int, x: Tensor) -> tuple[int, int]:
         starts, ends = values[0], values[1]
         axes = values[2] if values[2] is not None else list(range(len(starts or [])))
         steps = values[3] or [1]
+    # INT64_MAX and INT64_MIN say "to the end" and "from the start": any bound past the channels says the same
+    starts, ends = ([max(-MAX_DIM, min(MAX_DIM, int(v))) for v in values or []] for values in (starts, ends))
     starts, ends, axes, steps = (_ints(v or [], "the slice") for v in (starts, ends, axes, steps))
     if [a % x.rank for a in axes] != [1] or set(steps) - {1}:
         raise _Unsupported("only a slice along the channels with step 1 is read")
@@ -1112,6 +1141,29 @@ only as the start of gelu's erf form, `Mul` of a Sigmoid and its input is silu (
 
 
 # ------------------------------------------------------------------------------------------ repeats and YAML
+
+_SAME_SIZE = "_output_size_is_input_size"
+"""Marks an adaptive pool whose output size is its input's, known only once the shapes are."""
+
+
+def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limits: Limits) -> None:
+    """Check the entries as a spec (cnncalc's shapes; a model whose layers do not fit is refused here) and give the
+    adaptive pools marked `_SAME_SIZE` their output size."""
+    from .graph import load
+    marked = [e for e in entries if e.pop(_SAME_SIZE, False)]
+    for e in marked:
+        e["output_size"] = 1  # a stand-in while the shapes are computed
+    doc = {"name": "imported", "input": input_shape, "layers": entries}
+    try:
+        graph = load(spec_text(doc), file, limits)
+    except SpecError as exc:
+        raise SpecError(f"the model's layers do not fit together as cnncalc reads them: {exc.message}",
+                        Position(file, 1, 1), hint="cnncalc import writes the spec it read; check the node it names "
+                                                   "with `cnncalc import` and netron") from None
+    for e in marked:
+        _, h, w = graph.find(e["name"]).input_shapes[0]
+        e["output_size"] = _pair([int(h), int(w)])
+
 
 def _collapse_repeats(entries: list[dict], by_names: bool) -> list[dict]:
     """Runs of identical entries in a chain (each reads the one before, and nothing else reads the ones before

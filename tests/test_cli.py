@@ -135,7 +135,7 @@ def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert set(commands) == {"rf", "cost", "compare", "validate", "layers", "schema", "grad", "memory",
-                             "export"}
+                             "export", "import"}
     for command in commands:
         assert f"cnncalc {command}" in readme
 
