@@ -46,7 +46,8 @@ def test_imported_costs_are_the_measured(file: str, name: str) -> None:
     totals = doc["totals"]
     assert (totals["params"], totals["buffers"], totals["macs"]) == (measured["params"], measured["buffers"],
                                                                      measured["macs"])
-    read = {ref for layer in doc["layers"] for ref in layer["inputs"]}
+    read = {ref.rsplit(".", 1)[0] if ref.rsplit(".", 1)[-1].isdigit() else ref  # chunk K of a split: NAME.K
+            for layer in doc["layers"] for ref in layer["inputs"]}
     assert [layer["output"] for layer in doc["layers"] if layer["name"] not in read] == [measured["output_shape"][1:]]
     assert not doc["diagnostics"]
 
@@ -113,3 +114,61 @@ def test_full_size_exports_are_the_zoo_spec_with_batchnorm_folded(name: str) -> 
     assert torch["macs"] == doc["totals"]["macs"]
     for export in torch["exports"].values():
         assert export["onnx_output_shape"] == torch["output_shape"]
+
+
+# ------------------------------------------------------------- where the exporters' forms stop being readable
+
+def _graph(nodes: list, shape: list[int], constants: dict[str, list[int]]) -> bytes:
+    """A serialised model of `nodes` reading one float input `x` of `shape`, int64 `constants` as initializers."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    read = {v for n in nodes for v in n.input}
+    outputs = [o for n in nodes for o in n.output if o not in read]
+    inits = [numpy_helper.from_array(np.array(v, np.int64), name) for name, v in constants.items()]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def _refusal(data: bytes) -> str:
+    from cnncalc.errors import SpecError
+    from cnncalc.onnx_import import read_onnx
+    with pytest.raises(SpecError) as caught:
+        read_onnx(data, "m.onnx")
+    return caught.value.format()
+
+
+def test_shape_arithmetic_on_the_channels_is_read_on_the_height_refused() -> None:
+    """Slice bounds computed from Shape(x)[1] (the channels) are known; from Shape(x)[2] (the height, which the
+    reader does not track) the Slice is refused, by name."""
+    from onnx import helper
+    from cnncalc.onnx_import import read_onnx
+
+    def chunks(axis_of_shape: int) -> bytes:
+        return _graph([helper.make_node("Shape", ["x"], ["s"], name="shape"),
+                       helper.make_node("Gather", ["s", "k"], ["c"], name="gather", axis=0),
+                       helper.make_node("Div", ["c", "two"], ["half"], name="div"),
+                       helper.make_node("Slice", ["x", "zero", "half", "one"], ["a"], name="first"),
+                       helper.make_node("Slice", ["x", "half", "c", "one"], ["b"], name="second"),
+                       helper.make_node("Add", ["a", "b"], ["y"], name="sum")],
+                      [1, 6, 6, 6], {"k": [axis_of_shape], "two": [2], "zero": [0], "one": [1]})
+
+    layers = read_onnx(chunks(1), "m.onnx").doc["layers"]
+    assert [(layer["type"], layer.get("chunks")) for layer in layers] == [("split", 2), ("add", None)]
+    message = _refusal(chunks(2))
+    assert "'first' (Slice, index 3 in the graph) is not supported" in message
+    assert "height or width" in message
+
+
+def test_only_the_layout_transpose_of_the_input_is_read() -> None:
+    """tf2onnx's Transpose (0, 3, 1, 2) of an NHWC input (N, H, W, C) = (1, 5, 7, 3) makes the input (3, 5, 7);
+    a Transpose anywhere else is refused by name."""
+    from onnx import helper
+    from cnncalc.onnx_import import read_onnx
+    nhwc = _graph([helper.make_node("Transpose", ["x"], ["t"], name="layout", perm=[0, 3, 1, 2]),
+                   helper.make_node("Relu", ["t"], ["y"], name="relu")], [1, 5, 7, 3], {})
+    doc = read_onnx(nhwc, "m.onnx").doc
+    assert (doc["input"], [layer["type"] for layer in doc["layers"]]) == ([3, 5, 7], ["relu"])
+    inner = _graph([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                    helper.make_node("Transpose", ["r"], ["y"], name="swap", perm=[0, 3, 1, 2])], [1, 5, 7, 3], {})
+    assert "'swap' (Transpose, index 1 in the graph) is not supported" in _refusal(inner)
