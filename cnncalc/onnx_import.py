@@ -170,6 +170,7 @@ class _Reader:
         self.done: set[int] = set()
         self.skipped: list[Skipped] = []
         self.outputs = {v.name for v in self.graph.output}
+        self._inferred: dict[str, list[int]] | None = None
 
     # --- graph structure
 
@@ -278,9 +279,16 @@ class _Reader:
     # --- naming
 
     def layer_name(self, pos: int, op_type: str | None = None) -> str:
+        """The node's name as a spec name: PyTorch's scope without the op type (`/layer1/layer1.0/conv1/Conv` ->
+        `layer1_0_conv1`), with it where the scope alone is taken (`/stage2/stage2.1/Concat` after another node of
+        that scope -> `stage2_1_Concat`), then numbered. In cnncalc's own export the name is the layer's."""
         node = self.nodes[pos]
+        op = op_type or node.op_type
         raw = node.name or (node.output[0] if node.output else "")
-        return self.unique(_spec_name(raw, op_type or node.op_type) or f"{node.op_type.lower()}{self.index[pos]}")
+        name = _spec_name(raw, "" if self.by_names else op) or f"{op.lower()}{self.index[pos]}"
+        if name in self.used_names and not self.by_names:
+            name = _spec_name(raw, "") or name
+        return self.unique(name)
 
     def unique(self, name: str) -> str:
         candidate, k = name, 1
@@ -360,9 +368,48 @@ class _Reader:
         if len(sources) < 1 or not outs:
             raise SpecError(f"ONNX node {self.label(pos)} is not supported ({reason}), and it cannot be skipped: "
                             "it reads no layer output")
+        shapes = self.inferred_shapes()
+        before, after = shapes.get(sources[0]), [shapes.get(v) for v in outs]
+        if len(outs) > 1 or before is not None and after[0] is not None and before != after[0]:
+            shown = ", ".join("x".join(map(str, s)) if s else "?" for s in after)
+            kept = "x".join(map(str, before)) if before else "?"
+            raise SpecError(f"ONNX node {self.label(pos)} is not supported ({reason}), and it cannot be skipped: an "
+                            f"identity keeps the shape {kept}, and it gives {shown}")
         source = self.tensor(sources[0])
         name = self.emit(pos, "identity", [sources[0]], outs, source.rank, source.channels)
-        self.skipped.append(Skipped(self.index[pos], node.name or outs[0], node.op_type, reason, name))
+        known = before is not None and after[0] is not None
+        self.skipped.append(Skipped(self.index[pos], node.name or outs[0], node.op_type,
+                                    reason + ("" if known else "; ONNX's shape inference does not say its output "
+                                              "shape, taken as its input's"), name))
+
+    def inferred_shapes(self) -> dict[str, list[int]]:
+        """The static shapes ONNX's own shape inference gives the graph's values (computed once, on a copy without
+        the weights' values: their dimensions are enough); {} when it fails. Only a skipped node needs them."""
+        if self._inferred is None:
+            onnx = self.onnx
+            light = onnx.ModelProto()
+            light.ir_version = self.model.ir_version
+            light.opset_import.extend(self.model.opset_import)
+            graph = light.graph
+            for part in ("node", "input", "output", "value_info"):
+                getattr(graph, part).extend(getattr(self.graph, part))
+            for tensor in self.graph.initializer:
+                small = math.prod(tensor.dims) <= SMALL_CONSTANT and tensor.data_location != onnx.TensorProto.EXTERNAL
+                graph.initializer.append(tensor if small else onnx.TensorProto(
+                    name=tensor.name, dims=tensor.dims, data_type=tensor.data_type))
+            try:
+                inferred = onnx.shape_inference.infer_shapes(light, strict_mode=False).graph
+            except Exception:  # a graph ONNX cannot type: no shapes, and a skipped node is taken on trust
+                self._inferred = {}
+                return self._inferred
+            shapes: dict[str, list[int]] = {}
+            for value in (*inferred.input, *inferred.value_info, *inferred.output):
+                dims = value.type.tensor_type.shape.dim
+                if value.type.HasField("tensor_type") and value.type.tensor_type.HasField("shape") and \
+                        all(d.HasField("dim_value") for d in dims[1:]):
+                    shapes[value.name] = [int(d.dim_value) for d in dims[1:]]
+            self._inferred = shapes
+        return self._inferred
 
     def _input(self) -> None:
         inputs = [v for v in self.graph.input if v.name not in self.initializers]
@@ -766,7 +813,8 @@ def _squeeze_excitation(r: _Reader, pos: int, x: Tensor) -> bool:
     r.done.update(chain)
     attrs = _defaults({"squeeze": w1[0], "activation": act1.kind, "gate": gate.kind}, activation="relu",
                       gate="sigmoid")
-    name = r.unique(_spec_name(out, "Mul") or r.layer_name(mul)) if r.by_names else r.layer_name(pos)
+    # named by its product, the node at the module's own scope in PyTorch's export (`/features.1/block.1/Mul`)
+    name = r.unique(_spec_name(out, "") or r.layer_name(mul)) if r.by_names else r.layer_name(mul)
     r.emit(pos, "squeeze_excitation", [source], [out], 4, x.channels, attrs, name=name)
     return True
 

@@ -289,8 +289,8 @@ def test_squeeze_excitation_and_channel_shuffle():
     weights = {"w": (8, 3, 1, 1), "fc1.w": (2, 8, 1, 1), "fc1.b": (2,), "fc2.w": (8, 2, 1, 1), "fc2.b": (8,)}
     assert layers(model(nodes, weights=weights, constants=c)) == [
         {"name": "conv", "type": "conv", "input": "input", "out": 8, "kernel": 1, "bias": False},
-        {"name": "se_avgpool", "type": "squeeze_excitation", "input": "conv", "squeeze": 2, "gate": "hardsigmoid"},
-        {"name": "g", "type": "channel_shuffle", "input": "se_avgpool", "groups": 2}]
+        {"name": "se", "type": "squeeze_excitation", "input": "conv", "squeeze": 2, "gate": "hardsigmoid"},
+        {"name": "g", "type": "channel_shuffle", "input": "se", "groups": 2}]
 
 
 # ------------------------------------------------------------------------------- the command line, files
@@ -463,3 +463,23 @@ def test_the_spec_text_is_yaml_that_reads_back_as_the_doc():
         cnncalc.from_dict(imported.doc).cost().to_json()["layers"]
     assert [row["name"] for row in cnncalc.parse(imported.text).cost().to_json()["layers"]] == \
         ["true", "1e3", "on", "model_act_1", "input_"]
+
+
+def test_a_skipped_node_must_keep_its_input_shape(tmp_path):
+    """A skipped node is an identity only where ONNX's shape inference says its output has its input's shape; a
+    node whose shape ONNX cannot tell (a custom domain) is taken as keeping it, and the diagnostic says so."""
+    square = model([node("Transpose", ["x"], ["a"], name="swap", perm=[0, 1, 3, 2]), node("Relu", ["a"], ["y"])])
+    [skipped] = read_onnx(square, "m.onnx", skip_unsupported=True).skipped
+    assert (skipped.node, skipped.op_type, skipped.index) == ("swap", "Transpose", 0)
+    tall = model([node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[1, 1]),
+                  node("Transpose", ["p"], ["a"], name="swap", perm=[0, 2, 1, 3]), node("Relu", ["a"], ["y"])])
+    with pytest.raises(SpecError, match=r"'swap' \(Transpose, index 1 in the graph\).*cannot be skipped: an identity "
+                                        r"keeps the shape 3x7x7, and it gives 7x3x7"):
+        read_onnx(tall, "m.onnx", skip_unsupported=True)
+    custom = model([helper.make_node("Warp", ["x"], ["a"], name="warp", domain="com.example"),
+                    node("Relu", ["a"], ["y"])])
+    [skipped] = read_onnx(custom, "m.onnx", skip_unsupported=True).skipped
+    assert "does not say its output shape" in skipped.diagnostic()["message"]
+    with pytest.raises(SpecError, match=r"'warp' \(Warp, index 0 in the graph\) is not supported: .* of domain "
+                                        r"'com.example'"):
+        read_onnx(custom, "m.onnx")
