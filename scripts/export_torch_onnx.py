@@ -10,17 +10,16 @@ tests/test_onnx_torch.py and the README's "From PyTorch and TensorFlow" table.
 torch is never a dependency of cnncalc: this script runs in a venv of its own and what it writes is committed.
 
 How each model is exported (what most ONNX files seen in the wild come from): torchvision's builder with reduced
-widths and 10 classes, no weights, seeded random initialisation, and batchnorm's weight, bias and running statistics
-and every bias drawn at random as training would leave them (untrained, batchnorm's are 1, 0, 0, 1 and
-biases 0: every folded bias is then 0 and the TorchScript exporter stores equal tensors once, the other uses
-reading it through Identity nodes); eval mode; batch 1 at a fixed input size;
-`torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17)`: the TorchScript exporter, whose
-constant folding (on by default) folds a batchnorm that follows a convolution into that convolution's weight and
-bias. Two models are also exported with the dynamo exporter (`dynamo=True`, torch 2.14's default, at its default
-opset, `external_data=False`), to `NAME.dynamo.onnx`, and one untrained (torchvision's own initialisation kept) by
-the TorchScript exporter, to `NAME.untrained.onnx`: its folded biases are all 0 and the exporter stores equal
-tensors once, the other convolutions reading them through Identity nodes, so the file holds fewer weight elements
-than the graph has parameters.
+widths and 10 classes, no weights, seeded random initialisation, then batchnorm's weight, bias and running
+statistics and every bias drawn at random, as training leaves them; eval mode; batch 1 at a fixed input size;
+`torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17)`: the TorchScript exporter, whose constant
+folding (on by default) folds a batchnorm that follows a convolution into that convolution's weight and bias. Two
+models are also exported by the dynamo exporter (`dynamo=True`, torch 2.14's default, at its default opset 20,
+`external_data=False`) to `NAME.dynamo.onnx`, and one untrained (torchvision's initialisation kept: batchnorm 1, 0,
+0, 1 and biases 0) by the TorchScript exporter to `NAME.untrained.onnx`: its folded biases are all 0, and the
+exporter stores equal tensors once, the other convolutions reading them through Identity nodes, so that file holds
+fewer weight elements than the graph has parameters. Running the script again writes the same bytes (torch 2.14.1,
+CPU).
 
 What torch measures, independently of the ONNX file and of cnncalc:
 - `module_params`, `module_buffers`: `sum(p.numel())` over the module's parameters and its batchnorm running
@@ -39,7 +38,9 @@ What torch measures, independently of the ONNX file and of cnncalc:
   pool reads, and `feature_stride`: the input side over that map's side (the inputs are chosen so that it
   divides), which is the jump of its receptive field.
 From the ONNX file (read with the onnx package): `initializer_elements`, the element count of every float
-initializer, which must be `params + buffers`, and `ops`, how many nodes of each op type the graph has.
+initializer (`params + buffers` for the TorchScript exporter's trained files; the dynamo exporter also stores Clip's
+bounds 0 and 6 as two float initializers; fewer in the untrained file), and `ops`, how many nodes of each op type
+the graph has.
 """
 
 from __future__ import annotations
