@@ -170,6 +170,8 @@ class _Reader:
         self.done: set[int] = set()
         self.skipped: list[Skipped] = []
         self.outputs = {v.name for v in self.graph.output}
+        self.scopes: dict[str, tuple[str, str, str]] = {}
+        """Layer name -> (its first scope, the rest as one name, its op type): what groups layers into blocks."""
         self._inferred: dict[str, list[int]] | None = None
 
     # --- graph structure
@@ -285,17 +287,26 @@ class _Reader:
         node = self.nodes[pos]
         op = op_type or node.op_type
         raw = node.name or (node.output[0] if node.output else "")
-        name = _spec_name(raw, "" if self.by_names else op) or f"{op.lower()}{self.index[pos]}"
+        stripped = "" if self.by_names else op
+        name = _spec_name(raw, stripped) or f"{op.lower()}{self.index[pos]}"
         if name in self.used_names and not self.by_names:
-            name = _spec_name(raw, "") or name
-        return self.unique(name)
+            name, stripped = _spec_name(raw, "") or name, ""
+        return self.unique(name, _scopes(raw, stripped), op)
 
-    def unique(self, name: str) -> str:
+    def named(self, raw: str) -> str:
+        """A unique spec name from the ONNX value name `raw` of cnncalc's own export (a layer's name)."""
+        return self.unique(_spec_name(raw, ""), _scopes(raw, ""), "")
+
+    def unique(self, name: str, scopes: list[str] | None = None, op: str = "") -> str:
+        """`name`, numbered if it is taken; `scopes` (its parts, for blocks) are recorded under the name given."""
         candidate, k = name, 1
         while candidate in self.used_names:
             k += 1
             candidate = f"{name}_{k}"
         self.used_names.add(candidate)
+        if scopes and _NAME_CHAR.sub("_", "_".join(scopes)) in (name, name[:-1]):
+            parts = [_NAME_CHAR.sub("_", p) for p in scopes]
+            self.scopes[candidate] = (parts[0], "_".join(parts[1:]) + candidate[len(name):], op.lower())
         return candidate
 
     def belongs(self, inner: str, outer: str) -> bool:
@@ -350,8 +361,12 @@ class _Reader:
         if not self.entries:
             raise SpecError("the ONNX graph has no layer cnncalc reads (only constants)")
         _resolve_sizes(self.entries, self.input_shape, self.file, self.limits)
-        entries = _collapse_repeats(self.entries, self.by_names)
-        doc = {"name": self._spec_title(), "input": self.input_shape, "layers": entries}
+        blocks, entries = _group_blocks(self.entries, self.scopes, set(_layer_types()))
+        blocks = {name: _collapse_repeats(body, self.by_names) for name, body in blocks.items()}
+        entries = _collapse_repeats(entries, self.by_names, set(blocks))
+        doc = {"name": self._spec_title(), "input": self.input_shape,
+               **({"blocks": {name: {"layers": body} for name, body in blocks.items()}} if blocks else {}),
+               "layers": entries}
         if self.skipped:
             doc = {"name": doc["name"], "description": "partial: " + "; ".join(
                 f"{s.op_type} node {s.node!r} read as an identity" for s in self.skipped), **doc}
@@ -450,12 +465,17 @@ class _Reader:
 
 def _spec_name(raw: str, op_type: str) -> str:
     """A valid spec name from an ONNX node or value name (PyTorch's scopes `/a/a.0/conv/Conv` -> `a_0_conv`)."""
+    name = _NAME_CHAR.sub("_", "_".join(_scopes(raw, op_type)))
+    return name + "_" if name == "input" else name
+
+
+def _scopes(raw: str, op_type: str) -> list[str]:
+    """The parts of an ONNX name split at `/`, without the op type PyTorch puts last and without the scopes that
+    the next part repeats (`/a/a.0/conv/Conv` -> `a.0`, `conv`)."""
     parts = [p for p in raw.split("/") if p]
     if len(parts) > 1 and op_type and re.fullmatch(re.escape(op_type) + r"(_\d+)?", parts[-1]):
         parts.pop()
-    parts = [p for k, p in enumerate(parts) if k + 1 == len(parts) or not parts[k + 1].startswith(p + ".")]
-    name = _NAME_CHAR.sub("_", "_".join(parts))
-    return name + "_" if name == "input" else name
+    return [p for k, p in enumerate(parts) if k + 1 == len(parts) or not parts[k + 1].startswith(p + ".")]
 
 
 # ----------------------------------------------------------------------------------------------- handlers
@@ -656,7 +676,7 @@ def _weighted_name(r: _Reader, pos: int, output: str) -> str:
     """A weighted layer's name: its node's, or in cnncalc's export (`NAME/conv` then the activation NAME) the
     activation's."""
     if r.by_names and output != r.nodes[pos].output[0]:
-        return r.unique(_spec_name(output, "") or r.nodes[pos].output[0])
+        return r.named(output)
     return r.layer_name(pos)
 
 
@@ -814,7 +834,7 @@ def _squeeze_excitation(r: _Reader, pos: int, x: Tensor) -> bool:
     attrs = _defaults({"squeeze": w1[0], "activation": act1.kind, "gate": gate.kind}, activation="relu",
                       gate="sigmoid")
     # named by its product, the node at the module's own scope in PyTorch's export (`/features.1/block.1/Mul`)
-    name = r.unique(_spec_name(out, "") or r.layer_name(mul)) if r.by_names else r.layer_name(mul)
+    name = r.named(out) if r.by_names else r.layer_name(mul)
     r.emit(pos, "squeeze_excitation", [source], [out], 4, x.channels, attrs, name=name)
     return True
 
@@ -838,7 +858,7 @@ def _activation(r: _Reader, pos: int) -> None:
     t = r.tensor(x)
     r.done.update(match.nodes)
     last = match.nodes[-1]  # the node that writes the activation's output names it
-    name = r.unique(_spec_name(match.output, "")) if r.by_names else r.layer_name(last)
+    name = r.named(match.output) if r.by_names else r.layer_name(last)
     r.emit(pos, match.kind, [x], [match.output], t.rank, t.channels, match.attrs, name=name)
 
 
@@ -974,7 +994,7 @@ def _binary(type_name: str) -> Handler:
             out = nxt.output[0]
         first = r.tensor(inputs[0])
         big = max((r.tensor(v) for v in inputs), key=lambda t: t.rank)
-        name = r.unique(_spec_name(out, "")) if r.by_names else r.layer_name(pos)
+        name = r.named(out) if r.by_names else r.layer_name(pos)
         r.emit(pos, type_name, inputs, [out], big.rank, first.channels, name=name)
     return handler
 
@@ -1009,7 +1029,7 @@ def _split(r: _Reader, pos: int) -> None:
 def _split_name(r: _Reader, pos: int, outs: list[str]) -> str:
     node = r.nodes[pos]
     if r.by_names and all(o == f"{outs[0][:-2]}.{k}" for k, o in enumerate(outs)) and outs[0].endswith(".0"):
-        return r.unique(_spec_name(outs[0][:-2], ""))
+        return r.named(outs[0][:-2])
     return r.layer_name(pos)
 
 
@@ -1213,7 +1233,115 @@ def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limit
         e["output_size"] = _pair([int(h), int(w)])
 
 
-def _collapse_repeats(entries: list[dict], by_names: bool) -> list[dict]:
+def _refs(entry: dict) -> list[str]:
+    return list(entry["inputs"]) if "inputs" in entry else [entry["input"]]
+
+
+def _base(ref: str) -> str:
+    """The layer a reference reads (`S` of the split chunk `S.1`)."""
+    head, dot, tail = ref.rpartition(".")
+    return head if dot and tail.isdigit() else ref
+
+
+def _with_refs(entry: dict, refs: list[str]) -> dict:
+    key = "inputs" if "inputs" in entry else "input"
+    return {k: (refs if key == "inputs" else refs[0]) if k == key else v for k, v in entry.items()}
+
+
+def _group_blocks(entries: list[dict], scopes: dict[str, tuple[str, str, str]],
+                  block_types: set[str]) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Where the graph repeats a pattern: runs of consecutive layers under one scope P (PyTorch's module
+    `layer1.0`, cnncalc's block instance `layer1_0`) that read only each other and one value X from outside, and
+    whose layers (types, attributes, how they read each other) are those of another such run, become instances
+    `{name: P, type: BLOCK, input: X}` of one block; its layers are named by the rest of their scopes (`conv1`,
+    or the op type), `P/conv1` in the expanded spec. A run whose pattern occurs once stays as it is. Returns
+    (blocks, entries)."""
+    runs: list[tuple[int, int, str]] = []
+    k = 0
+    while k < len(entries):
+        scope = scopes.get(entries[k]["name"], ("", "", ""))[0]
+        end = k + 1
+        while end < len(entries) and scope and scopes.get(entries[end]["name"], ("", "", ""))[0] == scope:
+            end += 1
+        if end - k >= 2:
+            runs.append((k, end, scope))
+        k = end
+    candidates = []
+    for start, end, scope in runs:
+        local = _localised(entries[start:end], scopes)
+        if local is not None:
+            candidates.append((start, end, scope, *local))
+    counts: dict[str, int] = {}
+    for *_, signature, _, _ in candidates:
+        counts[signature] = counts.get(signature, 0) + 1
+    layer_names = {e["name"] for e in entries}
+    blocks: dict[str, list[dict]] = {}
+    named: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    instances: dict[int, tuple[int, dict]] = {}
+    for start, end, scope, signature, body, source in candidates:
+        if counts[signature] < 2 or scope in layer_names - {e["name"] for e in entries[start:end]}:
+            continue
+        if signature not in named:
+            stem = re.sub(r"_\d+$", "", scope) or "block"
+            name, n = f"{stem}_block", 1
+            while name in blocks or name in block_types:
+                n += 1
+                name = f"{stem}_block{n}"
+            named[signature] = name
+            blocks[name] = body
+        for entry, inner in zip(entries[start:end], body):
+            renamed[entry["name"]] = f"{scope}/{inner['name']}"
+        renamed[entries[end - 1]["name"]] = scope  # the instance's name is its output
+        instances[start] = (end, {"name": scope, "type": named[signature], "input": source})
+    if not instances:
+        return {}, entries
+    out: list[dict] = []
+    k = 0
+    while k < len(entries):
+        if k in instances:
+            end, instance = instances[k]
+            out.append(instance)
+            k = end
+        else:
+            out.append(entries[k])
+            k += 1
+
+    def rename(ref: str) -> str:
+        base = _base(ref)
+        return renamed.get(base, base) + ref[len(base):]
+    return blocks, [_with_refs(e, [rename(r) for r in _refs(e)]) for e in out]
+
+
+def _localised(run: list[dict], scopes: dict[str, tuple[str, str, str]]) -> tuple[str, list[dict], str] | None:
+    """(signature, the run as a block's layers, the one value it reads from outside), or None when the run reads
+    more than one value from outside or its inner names clash."""
+    inner: dict[str, str] = {}
+    for entry in run:
+        _, rest, op = scopes.get(entry["name"], ("", "", ""))
+        name = rest or op or "layer"
+        while name in inner.values() or name == "input":
+            name += "_"
+        inner[entry["name"]] = name
+    sources = {_base(r) for e in run for r in _refs(e)} - set(inner)
+    if len(sources) != 1:
+        return None
+    [source] = sources
+    body = []
+    for entry in run:
+        refs = ["input" + r[len(source):] if _base(r) == source else inner[_base(r)] + r[len(_base(r)):]
+                for r in _refs(entry)]
+        body.append({**_with_refs(entry, refs), "name": inner[entry["name"]]})
+    return json.dumps(body, sort_keys=True), body, source
+
+
+def _layer_types() -> list[str]:
+    from .layers import REGISTRY
+    return list(REGISTRY)
+
+
+def _collapse_repeats(entries: list[dict], by_names: bool, blocks: frozenset[str] | set[str] = frozenset()) \
+        -> list[dict]:
     """Runs of identical entries in a chain (each reads the one before, and nothing else reads the ones before
     the last) as one entry with `repeat: N`, named NAME where the copies are NAME_1 .. NAME_N (cnncalc's own
     naming), else after the first copy (then renamed NAME_1 .. NAME_N, and readers of the last copy read NAME).
@@ -1232,7 +1360,9 @@ def _collapse_repeats(entries: list[dict], by_names: bool) -> list[dict]:
                 and readers.get(entries[k + run - 1]["name"], 0) == 1 and entries[k + run]["type"] != "split":
             run += 1
         base = _repeat_base([e["name"] for e in entries[k:k + run]])
-        if run >= 2 and not (by_names and base is None):
+        if base is not None and k > 0 and entries[k - 1]["name"] == f"{base}_0":
+            base = None  # numbered from 0 (PyTorch's blocks.0, blocks.1, ...): the copies stay beside NAME_0
+        if run >= 2 and not ((by_names or entries[k]["type"] in blocks) and base is None):
             first = entries[k]
             name = base or first["name"]
             copies = {f"{name}_{j}" for j in range(1, run + 1)}
@@ -1286,14 +1416,23 @@ def spec_text(doc: dict, header: str = "") -> str:
     if "description" in doc:
         lines.append(f"description: {_scalar_text(doc['description'])}")
     lines.append(f"input: {_value_text(doc['input'])}")
+    if doc.get("blocks"):
+        lines.append("blocks:")
+        for name, block in doc["blocks"].items():
+            lines += [f"  {_scalar_text(name)}:", "    layers:", *_entry_lines(block["layers"], "      ")]
     lines.append("layers:")
-    previous = "input"
-    for entry in doc["layers"]:
+    lines += _entry_lines(doc["layers"], "  ")
+    return "\n".join(lines) + "\n"
+
+
+def _entry_lines(entries: list[dict], indent: str) -> list[str]:
+    lines, previous = [], "input"
+    for entry in entries:
         shown = {k: v for k, v in entry.items() if not (k == "input" and v == previous)}
         keys = [k for k in _KEY_ORDER if k in shown] + [k for k in shown if k not in _KEY_ORDER]
-        lines.append("  - {" + ", ".join(f"{k}: {_value_text(shown[k])}" for k in keys) + "}")
+        lines.append(indent + "- {" + ", ".join(f"{k}: {_value_text(shown[k])}" for k in keys) + "}")
         previous = entry["name"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _value_text(value: Any) -> str:

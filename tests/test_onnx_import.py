@@ -90,8 +90,10 @@ def read_back_type(row: dict, input_row: dict | None) -> str:
     return kind
 
 
-def spec_name(name: str) -> str:
-    return name.replace("/", "_")  # a block's inner names, `block/layer`, are not valid in a flat spec
+def flat(name: str) -> str:
+    """A layer's name with its block path joined by `_`: the importer rebuilds blocks only where a pattern
+    repeats, so `layer1/conv1` may come back as `layer1_conv1` (and nested blocks one level deep)."""
+    return name.replace("/", "_")
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT / "specs")))
@@ -107,14 +109,14 @@ def test_spec_to_onnx_to_spec_keeps_every_count_and_field(path, round_trips):
         assert len(got["layers"]) == len(expected["layers"])
         for want, have in zip(expected["layers"], got["layers"]):
             source = rows.get(want["inputs"][0]) if want["inputs"] else None
-            assert have["name"] == spec_name(want["name"])
-            assert have["inputs"] == [spec_name(i) for i in want["inputs"]]
+            assert flat(have["name"]) == flat(want["name"])
+            assert [flat(i) for i in have["inputs"]] == [flat(i) for i in want["inputs"]]
             assert have["type"] == read_back_type(want, source)
             assert {k: v for k, v in have.items() if k not in ("name", "inputs", "type", "block")} == \
                    {k: v for k, v in want.items() if k not in ("name", "inputs", "type", "block")}, want["name"]
-    fields = [(r["name"], r.get("global"), r.get("rf"), r.get("local")) for r in network.rf().to_json()["layers"]]
-    assert [(spec_name(n), *rest) for n, *rest in fields] == \
-           [(r["name"], r.get("global"), r.get("rf"), r.get("local")) for r in back.rf().to_json()["layers"]]
+    fields = [[(flat(r["name"]), r.get("global"), r.get("rf"), r.get("local")) for r in n.rf().to_json()["layers"]]
+              for n in (network, back)]
+    assert fields[0] == fields[1]
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT / "specs")))
@@ -483,3 +485,34 @@ def test_a_skipped_node_must_keep_its_input_shape(tmp_path):
     with pytest.raises(SpecError, match=r"'warp' \(Warp, index 0 in the graph\) is not supported: .* of domain "
                                         r"'com.example'"):
         read_onnx(custom, "m.onnx")
+
+
+def test_a_repeated_pattern_becomes_a_block():
+    """Three residual blocks as PyTorch names them (`/blocks/blocks.K/conv1/Conv`, the add at the block's own
+    scope): one block, three instances; a stem that occurs once stays a layer."""
+    nodes = [node("Conv", ["x", "stem.w"], ["s"], "/stem/Conv", kernel_shape=[1, 1])]
+    x = "s"
+    for k in range(3):
+        scope = f"/blocks/blocks.{k}"
+        nodes += [node("Conv", [x, f"c1.{k}"], [f"a{k}"], f"{scope}/conv1/Conv", kernel_shape=[3, 3],
+                       pads=[1, 1, 1, 1]),
+                  node("Relu", [f"a{k}"], [f"r{k}"], f"{scope}/relu/Relu"),
+                  node("Conv", [f"r{k}", f"c2.{k}"], [f"b{k}"], f"{scope}/conv2/Conv", kernel_shape=[3, 3],
+                       pads=[1, 1, 1, 1]),
+                  node("Add", [x, f"b{k}"], [f"y{k}"], f"{scope}/Add")]
+        x = f"y{k}"
+    weights = {"stem.w": (8, 3, 1, 1), **{f"c{j}.{k}": (8, 8, 3, 3) for j in (1, 2) for k in range(3)}}
+    imported = read_onnx(model(nodes, weights=weights), "m.onnx")
+    assert imported.doc["blocks"] == {"blocks_block": {"layers": [
+        {"name": "conv1", "type": "conv", "input": "input", "out": 8, "kernel": 3, "padding": 1, "bias": False,
+         "activation": "relu"},
+        {"name": "conv2", "type": "conv", "input": "conv1", "out": 8, "kernel": 3, "padding": 1, "bias": False},
+        {"name": "add", "type": "add", "inputs": ["input", "conv2"]}]}}
+    assert imported.doc["layers"] == [
+        {"name": "stem", "type": "conv", "input": "input", "out": 8, "kernel": 1, "bias": False},
+        {"name": "blocks_0", "type": "blocks_block", "input": "stem"},
+        {"name": "blocks_1", "type": "blocks_block", "input": "blocks_0"},
+        {"name": "blocks_2", "type": "blocks_block", "input": "blocks_1"}]
+    cost = cnncalc.parse(imported.text).cost().to_json()
+    assert cost["totals"]["macs"] == 8 * 3 * 8 * 8 + 3 * 2 * (8 * 8 * 9) * 8 * 8
+    assert [row["name"] for row in cost["layers"]][1:4] == ["blocks_0/conv1", "blocks_0/conv2", "blocks_0/add"]
