@@ -172,3 +172,36 @@ def test_only_the_layout_transpose_of_the_input_is_read() -> None:
     inner = _graph([helper.make_node("Relu", ["x"], ["r"], name="relu"),
                     helper.make_node("Transpose", ["r"], ["y"], name="swap", perm=[0, 3, 1, 2])], [1, 5, 7, 3], {})
     assert "'swap' (Transpose, index 1 in the graph) is not supported" in _refusal(inner)
+
+
+README_ROWS = {"params": "params", "buffers": "buffers", "mults": "mults", "adds": "adds",
+               "comparisons": "comparisons", "activations": "activations", "MACs": "macs",
+               "activation elements": "activation_elements"}
+
+
+@pytest.mark.parametrize(("name", "title"), [("resnet50", "ResNet-50"), ("mobilenet_v2", "MobileNet-V2")])
+def test_readme_table_is_the_zoo_spec_folded_and_torchs(name: str, title: str) -> None:
+    """The README's table of the full-size exports: the spec column is cnncalc's on the zoo spec, the ONNX column
+    is torch's parameters and MACs, and the zoo's figures less what folding removes: batchnorm's buffers, one of its
+    two parameters per channel, its mult per element; its add per element becomes the conv's bias add."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index(f"| {title} | `specs/zoo/{name}.yaml` | `{name}.onnx` |"):]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[README_ROWS[cells[0]]] = [int(cell.replace(",", "")) for cell in cells[1:4]]
+    doc = cnncalc.read(ROOT / "specs" / "zoo" / f"{name}.yaml").cost().to_json()
+    batchnorms = [layer for layer in doc["layers"] if layer["type"] == "batchnorm"]
+    folded = {key: sum(layer[key] for layer in batchnorms) for key in ("params", "buffers", "mults", "adds")}
+    elements = sum(layer["activation_elements"] for layer in batchnorms)
+    torch = FULL["networks"][name]
+    assert {"params", "buffers", "mults", "adds", "macs"} <= set(rows)
+    for key, (spec, exported, difference) in rows.items():
+        assert spec == doc["totals"][key] and exported - spec == difference, key
+    assert rows["params"][1] == torch["params"] == rows["params"][0] - folded["params"] // 2
+    assert rows["buffers"][1] == torch["buffers"] == rows["buffers"][0] - folded["buffers"]
+    assert rows["macs"][1] == torch["macs"] == rows["macs"][0]
+    assert rows["mults"][1] == rows["mults"][0] - folded["mults"]
+    assert rows["adds"][1] == rows["adds"][0] - folded["adds"] + elements
