@@ -13,8 +13,9 @@ Folding: an activation after Conv, ConvTranspose, Gemm or MatMul(+Add) becomes t
 Mul(x, Sigmoid(x)) is silu, the erf form of Gelu is gelu, Clip(0, 6) is relu6, MatMul + Add of a bias is linear,
 Flatten and the Reshape to (N, -1) are flatten, ReduceMean over H and W is a global average pool (`call: method`,
 the trace of PyTorch's `x.mean((2, 3))`), GlobalAveragePool -> 1x1 Conv -> activation -> 1x1 Conv -> gate -> Mul
-is squeeze_excitation, Reshape -> Transpose -> Reshape of the channel shuffle is channel_shuffle, and a run of
-identical layers in a chain is one entry with `repeat:`.
+is squeeze_excitation, Reshape -> Transpose -> Reshape of the channel shuffle is channel_shuffle. A pattern the
+graph repeats under several scopes (PyTorch's modules `layer1.1`, `layer1.2`) is a block, and a run of identical
+layers or instances in a chain is one entry with `repeat:` (`_group_blocks`, `_collapse_repeats`).
 A model written by `cnncalc export` (producer_name "cnncalc") is read by its own naming convention instead (see
 cnncalc.onnx_export: the ONNX values of one layer are named `LAYER` or `LAYER/...`): a node is folded into a
 layer only where the names say it belongs to it, and a run becomes `repeat: N` only where the copies are named
@@ -31,7 +32,7 @@ import json
 import math
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import Position, SpecError
