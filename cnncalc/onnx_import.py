@@ -169,6 +169,9 @@ class _Reader:
         self.graph = model.graph
         self.initializers = {t.name: t for t in self.graph.initializer}
         self.constants: dict[str, Any] = {}
+        self.shapes: dict[str, list] = {}
+        """Integers computed from the shapes of layer outputs (`_shape_arithmetic`); None where a height or width
+        enters, which the reader does not track."""
         self.values: dict[str, Tensor] = {}
         self.entries: list[dict] = []
         self.used_names: set[str] = set()
@@ -221,6 +224,8 @@ class _Reader:
                             hint="an ONNX graph is acyclic; the file is damaged")
         self.nodes = [nodes[k] for k in order]
         self.index = order
+        position = {k: pos for pos, k in enumerate(order)}
+        self.producer = {out: position[k] for out, k in producer.items()}
         self.consumers: dict[str, list[int]] = {}
         for pos, node in enumerate(self.nodes):
             for value in node.input:
@@ -248,10 +253,20 @@ class _Reader:
         return value in self.values
 
     def const(self, value: str) -> list:
-        """The values of a small constant (a Constant node's output or an initializer), flattened."""
+        """The values of a small constant (a Constant node's output, read or not yet, an initializer, or a value
+        computed from the channels of a layer output), flattened."""
+        if _evaluated(self, value):
+            if None in self.shapes[value]:
+                raise _Unsupported(f"{value!r} is computed from the height or width of a layer output, which cnncalc "
+                                   "does not read from the graph")
+            return list(self.shapes[value])
         proto = self.constants.get(value)
         if proto is None:
             proto = self.initializers.get(value)
+        if proto is None and value in self.producer:  # a Constant after the node that looks ahead to its reader
+            node = self.nodes[self.producer[value]]
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                proto = next((a.t for a in node.attribute if a.name == "value"), None)
         if proto is None:
             raise _Unsupported(f"{value!r} is not a constant")
         if proto.data_location == self.onnx.TensorProto.EXTERNAL:
@@ -358,6 +373,8 @@ class _Reader:
             self.done.add(pos)
             handler = HANDLERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
             try:
+                if _shape_arithmetic(self, pos):
+                    continue
                 if handler is None:
                     raise _Unsupported("cnncalc has no rule for this op type"
                                        + (f" of domain {node.domain!r}" if node.domain not in ("", "ai.onnx") else ""))
@@ -951,7 +968,8 @@ def _reshape(r: _Reader, pos: int) -> None:
     node = r.nodes[pos]
     x = r.tensor(node.input[0])
     shape = _ints(r.const(node.input[1]), "the shape") if len(node.input) > 1 else []
-    if len(shape) == 2 and shape[0] in (0, 1, -1) and (shape[1] == -1 or shape[0] == -1 or x.rank == 2):
+    if len(shape) == 2 and shape[0] in (0, 1, -1) and (shape[1] == -1 or shape[0] == -1 or x.rank == 2 or (
+            x.channels and shape[1] > 0 and shape[1] % x.channels == 0)):  # (1, C*H*W): the dynamo exporter's
         _to_flat(r, pos, node.input[0], node.output[0], x)
         return
     if len(shape) == 5 and x.rank == 4 and _channel_shuffle(r, pos, x, shape):
@@ -984,6 +1002,105 @@ def _channel_shuffle(r: _Reader, pos: int, x: Tensor, shape: list[int]) -> bool:
     return True
 
 
+def _transpose(r: _Reader, pos: int) -> None:
+    """The Transpose (0, 3, 1, 2) of an NHWC graph input (tf2onnx's, without --inputs-as-nchw) is the layout
+    change to NCHW: the spec's input is the transposed (C, H, W) and the Transpose's output is `input`."""
+    node = r.nodes[pos]
+    x = r.tensor(node.input[0])
+    perm = r.attrs(pos).get("perm")
+    if x.ref != "input" or x.rank != 4 or perm != [0, 3, 1, 2] or r.consumers.get(node.input[0]) != [pos]:
+        raise _Unsupported(f"only the Transpose (0, 3, 1, 2) of an NHWC network input, read by nothing else, is "
+                           f"read (as the layout change to NCHW), not perm {perm}")
+    height, width, channels = r.input_shape
+    r.input_shape = [channels, height, width]
+    r.values[node.output[0]] = Tensor("input", 4, channels)
+
+
+def _squeeze(r: _Reader, pos: int) -> None:
+    """Squeeze of the 1x1 spatial axes of an (N, C, 1, 1) value (Keras' GlobalAveragePooling2D through tf2onnx):
+    a flatten. The axes must be given: without them every axis of size 1 goes, the batch's too."""
+    node = r.nodes[pos]
+    x = r.tensor(node.input[0])
+    axes = r.attrs(pos).get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = r.const(node.input[1])
+    if x.rank != 4 or axes is None or sorted(a % 4 for a in _ints(axes, "axes")) != [2, 3]:
+        raise _Unsupported(f"only the Squeeze of axes 2 and 3 of an (N, C, 1, 1) value is read (as a flatten), "
+                           f"not axes {axes}")
+    _to_flat(r, pos, node.input[0], node.output[0], x)
+
+
+SHAPE_OPS = frozenset({"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Identity", "Add", "Sub", "Mul",
+                       "Div"})
+"""Op types of the integer computations on shapes that PyTorch's TorchScript exporter writes for `x.size()`."""
+
+
+def _shape_arithmetic(r: _Reader, pos: int) -> bool:
+    """Evaluate a node that computes integers from the shape of a layer output (Shape, then Gather, Unsqueeze,
+    Concat, Cast, Add, Sub, Mul, Div on the result and constants: `x.chunk(2, 1)` is Slices whose bounds are
+    Shape -> Gather(1) -> Add(1) -> Div(2) -> Mul(k)) into `r.shapes`; such a node is no layer. The batch is 1 and
+    the channels are known; a height or width is None. False for any other node, which its handler reads."""
+    node = r.nodes[pos]
+    if node.domain not in ("", "ai.onnx") or node.op_type not in SHAPE_OPS:
+        return False
+    if node.op_type == "Shape":
+        x = r.tensor(node.input[0])
+        attrs = r.attrs(pos)
+        dims = [1, x.channels] + [None] * (x.rank - 2)
+        r.shapes[node.output[0]] = dims[attrs.get("start", 0):attrs.get("end", x.rank)]
+        return True
+    inputs = [v for v in node.input if v]
+    if not inputs or any(r.is_tensor(v) for v in inputs) or not any(_evaluated(r, v) for v in inputs):
+        return False
+    values = [r.shapes[v] if _evaluated(r, v) else r.const(v) for v in inputs]
+    op = node.op_type
+    if op == "Gather":
+        data, indices = values
+        if r.attrs(pos).get("axis", 0) != 0 or any(type(i) is not int or not -len(data) <= i < len(data)
+                                                   for i in indices):
+            raise _Unsupported(f"it gathers {indices} from a shape of {len(data)} dimensions")
+        out = [data[i] for i in indices]
+    elif op == "Concat":
+        out = [v for value in values for v in value]
+    elif op in ("Unsqueeze", "Squeeze", "Cast", "Identity"):
+        out = list(values[0])
+    else:
+        left, right = values
+        if len(left) != len(right) and 1 not in (len(left), len(right)):
+            raise _Unsupported(f"it combines shapes of {len(left)} and {len(right)} values")
+        n = max(len(left), len(right))
+        left, right = (v * n if len(v) == 1 else v for v in (left, right))
+        out = [None if x is None or y is None else _integer_op(op, x, y) for x, y in zip(left, right)]
+    r.shapes[node.output[0]] = out
+    return True
+
+
+def _evaluated(r: _Reader, value: str) -> bool:
+    """Whether `value` is in `r.shapes`, evaluating the node that computes it first if the pass has not reached it
+    (a Slice reads its sibling Slices' bounds ahead)."""
+    if value in r.shapes:
+        return True
+    pos = r.producer.get(value)
+    if pos is None or pos in r.done or not _shape_arithmetic(r, pos):
+        return False
+    r.done.add(pos)
+    return True
+
+
+def _integer_op(op: str, x: Any, y: Any) -> Any:
+    if op == "Add":
+        return x + y
+    if op == "Sub":
+        return x - y
+    if op == "Mul":
+        return x * y
+    if y == 0:
+        raise _Unsupported("it divides by 0")
+    if isinstance(x, int) and isinstance(y, int):
+        return abs(x) // abs(y) * (1 if (x >= 0) == (y >= 0) else -1)  # ONNX's integer Div truncates
+    return x / y
+
+
 def _reduce_mean(r: _Reader, pos: int) -> None:
     node = r.nodes[pos]
     x = _spatial(r, pos, node.input[0])
@@ -1001,6 +1118,9 @@ def _reduce_mean(r: _Reader, pos: int) -> None:
 def _concat(r: _Reader, pos: int) -> None:
     node = r.nodes[pos]
     xs = [r.tensor(v) for v in node.input]
+    if len(xs) == 1:  # torch.cat([x]) (DenseNet's first dense layer) is a Concat of one input: x itself
+        r.values[node.output[0]] = xs[0]
+        return
     rank = xs[0].rank
     if r.attrs(pos).get("axis") not in (1, 1 - rank) or any(t.rank != rank for t in xs):
         raise _Unsupported("only a concatenation along the channels is a spec layer")
@@ -1235,7 +1355,8 @@ HANDLERS: dict[str, Handler] = {
                                   "Softmax", "Clip", "Div")},
     "Flatten": _flatten, "Reshape": _reshape, "Concat": _concat, "Add": _binary("add"), "Mul": _mul,
     "Split": _split, "Slice": _slice, "Pad": _pad, "Resize": _resize, "Upsample": _resize,
-    "Dropout": _dropout, "Identity": _identity, "Constant": _constant,
+    "Dropout": _dropout, "Identity": _identity, "Constant": _constant, "Transpose": _transpose,
+    "Squeeze": _squeeze,
 }
 """One handler per ONNX op type: it reads the node (and the nodes it folds in) into one spec entry. `Div` is read
 only as the start of gelu's erf form, `Mul` of a Sigmoid and its input is silu (read from the Sigmoid)."""
