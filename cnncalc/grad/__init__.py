@@ -10,9 +10,10 @@ The run, stated once (the README and the JSON's `assumptions` repeat it):
   against targets t from N(0, 1) (the homework's 1/2 (y_L - y)^2, averaged over the batch); `sum` is
   L = 1/N sum_n sum_i y_ni (so dL/dy = 1/N);
 - per layer, `weight_grad_norm` is the Frobenius norm ||dL/dW|| of the layer's `weight` tensor as PyTorch names it
-  (the kernel of conv and linear, the scale gamma of batchnorm; biases left out; null for a layer without one),
-  and `output_grad_norm` the norm ||dL/dy|| of its output over the whole batch (0 for a layer the loss does not
-  read);
+  (the kernel of conv, conv_transpose and linear, the scale gamma of batchnorm; for squeeze_excitation fc1.weight
+  and fc2.weight taken together as one vector; biases left out; null for a layer without one), and
+  `output_grad_norm` the norm ||dL/dy|| of its output over the whole batch (all of split's chunks together; 0 for a
+  layer the loss does not read);
 - layer rules: cnncalc.grad.rules (batchnorm in training mode, dropout with a mask, ...).
 
 Networks are refused (SpecError) above MAX_PARAMS parameters, above MAX_VALUES values kept for the backward pass

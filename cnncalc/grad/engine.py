@@ -85,46 +85,55 @@ def initialise(graph: Graph, init: str, rng: np.random.Generator) -> tuple[dict[
         wanted = RULES[node.type].parameters(node.layer, node.input_shapes)
         if not wanted:
             continue
-        scheme = scheme_for(init, following_activation(node, readers))
-        if any(p.role == "weight" for p in wanted.values()):
-            schemes[node.index] = scheme
-        params[node.index] = {name: _draw(p, scheme, rng) for name, p in wanted.items()}
+        after = following_activation(node, readers)
+        chosen = {name: scheme_for(init, p.activation or after) for name, p in wanted.items()}
+        weights = list(dict.fromkeys(chosen[name] for name, p in wanted.items() if p.role == "weight"))
+        if weights:
+            schemes[node.index] = "/".join(weights)  # squeeze_excitation's fc1 and fc2 may differ: "he/xavier"
+        params[node.index] = {name: _draw(p, chosen[name], rng) for name, p in wanted.items()}
     return params, schemes
 
 
 def forward_backward(graph: Graph, params: dict[int, Params], x: np.ndarray, loss: str,
                      rng: np.random.Generator) -> tuple[float, dict[int, np.ndarray], dict[int, Params]]:
-    """(loss, dL/d(output) of every node, dL/d(parameters) of every layer with parameters). The targets of `mse`
-    and the dropout masks are drawn from `rng` in that order."""
-    outputs: dict[int, np.ndarray] = {0: x}
+    """(loss, dL/d(output) of every node (a tuple, one per output: several for split), dL/d(parameters) of every
+    layer with parameters). The targets of `mse` and the dropout masks are drawn from `rng` in that order. The loss
+    reads the last layer's first output."""
+    outputs: dict[tuple[int, int], np.ndarray] = {(0, 0): x}  # (node index, output index) -> array
     saved = {}
     last = graph.nodes[-1]
     targets = rng.standard_normal((len(x), *last.output)) if loss == "mse" else None
     for node in graph.layers:
         rule = RULES[node.type]
-        outputs[node.index], saved[node.index] = rule.forward(
-            node.layer, [outputs[i] for i, _ in node.inputs], params.get(node.index, {}), rng)
-    y = outputs[last.index]
+        y, saved[node.index] = rule.forward(node.layer, [outputs[ref] for ref in node.inputs],
+                                            params.get(node.index, {}), rng)
+        for k, out in enumerate(y if rule.many else (y,)):
+            outputs[node.index, k] = out
+    y = outputs[last.index, 0]
     n = len(y)
     if loss == "mse":
         diff = y - targets
         value = float((diff * diff).sum() / (2 * n))
-        grads = {last.index: diff / n}
+        grads = {(last.index, 0): diff / n}
     else:
         value = float(y.sum() / n)
-        grads = {last.index: np.full(y.shape, 1.0 / n)}
+        grads = {(last.index, 0): np.full(y.shape, 1.0 / n)}
     param_grads: dict[int, Params] = {}
+    node_grads: dict[int, tuple[np.ndarray, ...]] = {}
     for node in reversed(graph.layers):
-        g = grads.get(node.index)
-        if g is None:  # the loss does not read this layer
-            grads[node.index] = np.zeros(outputs[node.index].shape)
+        rule = RULES[node.type]
+        refs = [(node.index, k) for k in range(len(node.outputs))]
+        if not any(ref in grads for ref in refs):  # the loss does not read this layer
+            node_grads[node.index] = tuple(np.zeros(outputs[ref].shape) for ref in refs)
             param_grads[node.index] = {k: np.zeros(v.shape) for k, v in params.get(node.index, {}).items()}
             continue
-        input_grads, param_grads[node.index] = RULES[node.type].backward(
-            node.layer, saved.pop(node.index), g, params.get(node.index, {}))
-        for (i, _), dx in zip(node.inputs, input_grads):
-            grads[i] = grads[i] + dx if i in grads else dx
-    return value, grads, param_grads
+        node_grads[node.index] = g = tuple(grads[ref] if ref in grads else np.zeros(outputs[ref].shape)
+                                           for ref in refs)
+        input_grads, param_grads[node.index] = rule.backward(
+            node.layer, saved.pop(node.index), g if rule.many else g[0], params.get(node.index, {}))
+        for ref, dx in zip(node.inputs, input_grads):
+            grads[ref] = grads[ref] + dx if ref in grads else dx
+    return value, node_grads, param_grads
 
 
 def run(graph: Graph, init: str, seed: int, batch: int, loss: str) -> dict:
@@ -138,9 +147,9 @@ def run(graph: Graph, init: str, seed: int, batch: int, loss: str) -> dict:
     rows = []
     bad = []
     for node in graph.layers:
-        weight = param_grads.get(node.index, {}).get("weight")
-        weight_norm = None if weight is None else float(np.linalg.norm(weight))
-        output_norm = float(np.linalg.norm(grads[node.index]))
+        weights = [g for name, g in param_grads.get(node.index, {}).items() if name.split(".")[-1] == "weight"]
+        weight_norm = float(np.linalg.norm(np.concatenate([w.ravel() for w in weights]))) if weights else None
+        output_norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in grads[node.index]])))
         if not math.isfinite(output_norm) or weight_norm is not None and not math.isfinite(weight_norm):
             bad.append(node.name)
         rows.append({"name": node.name, "type": node.type, "init": schemes.get(node.index),

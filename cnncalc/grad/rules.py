@@ -11,7 +11,10 @@ Tensors carry the batch first: (N, C, H, W) for feature maps, (N, F) for flat ve
 Conventions: batchnorm runs in training mode (batch statistics, biased variance, eps = 1e-5; its `weight` is the
 scale gamma, initialised to 1, and its bias beta to 0); dropout draws one mask per run (keep with probability 1-p,
 kept values scaled by 1/(1-p), as PyTorch in training mode); avgpool counts zero padding in the divisor as PyTorch's
-count_include_pad=True, but not the part of a ceil_mode window beyond the padding; maxpool ignores padding.
+count_include_pad=True, but not the part of a ceil_mode window beyond the padding; maxpool ignores padding;
+conv_transpose, upsample (nearest, bilinear with or without align_corners), lrn (torch.nn.LocalResponseNorm: alpha
+divided by size) and channel_shuffle follow PyTorch; squeeze_excitation is torchvision's six layers with its
+parameter names (fc1.weight, fc1.bias, fc2.weight, fc2.bias); split has one output per chunk (`rule.many`).
 A layer type without a rule here is refused by `cnncalc grad`.
 """
 
@@ -39,6 +42,9 @@ class Parameter:
     role: str
     fan_in: int = 0
     fan_out: int = 0
+    activation: str | None = None
+    """The activation that follows this tensor inside its layer (squeeze_excitation's fc1 and fc2), for `auto`;
+    None: the one that follows the layer."""
 
 
 def _no_parameters(layer: Layer, shapes: Sequence[Shape]) -> dict[str, Parameter]:
@@ -50,16 +56,20 @@ class Rule:
     forward: Callable[[Layer, Sequence[np.ndarray], Params, np.random.Generator], tuple[np.ndarray, Any]]
     backward: Callable[[Layer, Any, np.ndarray, Params], tuple[list[np.ndarray], Params]]
     parameters: Callable[[Layer, Sequence[Shape]], dict[str, Parameter]] = field(default=_no_parameters)
+    many: bool = False
+    """A layer of several outputs (split): forward returns a tuple of them, backward takes a tuple of their
+    gradients (zeros for an output no layer reads)."""
 
 
 RULES: dict[str, Rule] = {}
 """YAML type -> its rule. The layer types `cnncalc grad` supports are exactly these keys."""
 
 
-def _register(name: str, forward: Callable, backward: Callable, parameters: Callable = _no_parameters) -> None:
+def _register(name: str, forward: Callable, backward: Callable, parameters: Callable = _no_parameters,
+              many: bool = False) -> None:
     if name in RULES:
         raise RuntimeError(f"grad rule {name!r} registered twice")
-    RULES[name] = Rule(forward, backward, parameters)
+    RULES[name] = Rule(forward, backward, parameters, many)
 
 
 # ------------------------------------------------------------------------------------------------- activations
@@ -380,3 +390,219 @@ _register("add", lambda layer, xs, p, rng: (sum(xs[1:], xs[0]), len(xs)), lambda
 _register("concat", lambda layer, xs, p, rng: (np.concatenate(xs, axis=1), [x.shape[1] for x in xs]), _concat_backward)
 _register("flatten", lambda layer, xs, p, rng: (xs[0].reshape(len(xs[0]), -1), xs[0].shape),
           lambda layer, shape, g, p: ([g.reshape(shape)], {}))
+
+
+# ------------------------------------------------------------------------------------------- conv_transpose
+
+def _conv_transpose_parameters(layer: Any, shapes: Sequence[Shape]) -> dict[str, Parameter]:
+    c = int(shapes[0][0])
+    kh, kw = layer.kernel
+    # PyTorch's weight (in, out/groups, kh, kw); its fans read dims 1 and 0: fan_in = out/groups*kh*kw, fan_out =
+    # in*kh*kw (torch.nn.init._calculate_fan_in_and_fan_out).
+    fan_in, fan_out = layer.out // layer.groups * kh * kw, c * kh * kw
+    out = {"weight": Parameter((c, layer.out // layer.groups, kh, kw), "weight", fan_in, fan_out)}
+    if layer.bias:
+        out["bias"] = Parameter((layer.out,), "bias", fan_in, fan_out)
+    return out
+
+
+def _conv_transpose_full(layer: Any, size: tuple[int, int]) -> tuple[int, int]:
+    """The output before cropping: (n-1)*s + d*(k-1) + 1 + output_padding per axis; `padding` is cut from both
+    sides of it (output_padding stays at the bottom/right), as PyTorch's ConvTranspose2d."""
+    return tuple((n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in  # type: ignore[return-value]
+                 zip(size, layer.stride, layer.dilation, layer.kernel, layer.output_padding))
+
+
+def _conv_transpose_forward(layer: Any, xs, p, rng):
+    """The adjoint of conv: every input element times every tap, added at x*s - p + d*j; then bias, activation."""
+    x = xs[0]
+    n, c, h, w = x.shape
+    groups, kh, kw = layer.groups, *layer.kernel
+    per_group = layer.out // groups
+    xg = x.reshape(n, groups, c // groups, h * w)
+    wg = p["weight"].reshape(groups, c // groups, per_group * kh * kw)
+    col = np.matmul(wg.transpose(0, 2, 1), xg).reshape(n, layer.out, kh * kw, h, w)
+    full = np.zeros((n, layer.out, *_conv_transpose_full(layer, (h, w))))
+    for t, where in _taps(layer.kernel, layer.stride, layer.dilation, (h, w)):
+        full[where] += col[:, :, t]
+    (ph, pw), oh, ow = layer.padding, full.shape[2] - 2 * layer.padding[0], full.shape[3] - 2 * layer.padding[1]
+    z = full[:, :, ph:ph + oh, pw:pw + ow]
+    if "bias" in p:
+        z = z + p["bias"][:, None, None]
+    y, act = _act_forward(layer.activation, z)
+    return y, (x, full.shape, act)
+
+
+def _conv_transpose_backward(layer: Any, saved, g, p):
+    x, full_shape, act = saved
+    n, c, h, w = x.shape
+    groups, kh, kw = layer.groups, *layer.kernel
+    per_group = layer.out // groups
+    dz = _act_backward(layer.activation, act, g)
+    dfull = np.zeros(full_shape)
+    (ph, pw) = layer.padding
+    dfull[:, :, ph:ph + dz.shape[2], pw:pw + dz.shape[3]] = dz
+    dcol = np.empty((n, layer.out, kh * kw, h, w))
+    for t, where in _taps(layer.kernel, layer.stride, layer.dilation, (h, w)):
+        dcol[:, :, t] = dfull[where]
+    dcol = dcol.reshape(n, groups, per_group * kh * kw, h * w)
+    xg = x.reshape(n, groups, c // groups, h * w)
+    grads = {"weight": np.matmul(xg, dcol.transpose(0, 1, 3, 2)).sum(axis=0).reshape(p["weight"].shape)}
+    if "bias" in p:
+        grads["bias"] = dz.sum(axis=(0, 2, 3))
+    wg = p["weight"].reshape(groups, c // groups, per_group * kh * kw)
+    return [np.matmul(wg, dcol).reshape(x.shape)], grads
+
+
+_register("conv_transpose", _conv_transpose_forward, _conv_transpose_backward, _conv_transpose_parameters)
+
+
+# ------------------------------------------------------------------------------------------- pad, upsample
+
+def _pad_forward(layer: Any, xs, p, rng):
+    x = xs[0]
+    sides = tuple((int(a), int(b)) for a, b in layer.sides(x.shape[1:]))
+    return _padded(x, sides), (sides, x.shape)
+
+
+def _pad_backward(layer: Any, saved, g, p):
+    sides, shape = saved
+    return [_unpad(g, sides, shape).copy()], {}
+
+
+_register("pad", _pad_forward, _pad_backward)
+
+
+def _interpolation(layer: Any, size: int, out: int, axis: int) -> np.ndarray:
+    """The (out x size) matrix A of one axis, y = A x: PyTorch's index rules. nearest: src = floor(dst / scale)
+    (given `scale`) or floor(dst * size / out), clipped to size - 1, in exact integers as the layer states them.
+    bilinear (area_pixel_compute_source_index): src = dst * (size-1)/(out-1) with align_corners, else
+    max((dst + 0.5) / scale - 0.5, 0) (1/scale read as size/out given `size`); weights 1 - f and f on floor(src)
+    and the next position (the last position alone at the edge), f = src - floor(src)."""
+    matrix = np.zeros((out, size))
+    for dst in range(out):
+        if layer.mode == "nearest":
+            src = dst // layer.scale[axis] if layer.scale is not None else dst * size // out
+            matrix[dst, min(src, size - 1)] = 1.0
+            continue
+        if layer.align_corners:
+            real = dst * (size - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            ratio = 1.0 / layer.scale[axis] if layer.scale is not None else size / out
+            real = max((dst + 0.5) * ratio - 0.5, 0.0)
+        low = min(int(real), size - 1)
+        high = low + 1 if low < size - 1 else low
+        frac = real - low
+        matrix[dst, low] += 1.0 - frac
+        matrix[dst, high] += frac
+    return matrix
+
+
+def _upsample_forward(layer: Any, xs, p, rng):
+    x = xs[0]
+    oh, ow = (x.shape[2] * layer.scale[0], x.shape[3] * layer.scale[1]) if layer.size is None else layer.size
+    rows, cols = _interpolation(layer, x.shape[2], oh, 0), _interpolation(layer, x.shape[3], ow, 1)
+    return rows @ x @ cols.T, (rows, cols)
+
+
+_register("upsample", _upsample_forward, lambda layer, saved, g, p: ([saved[0].T @ g @ saved[1]], {}))
+
+
+# ------------------------------------------------------------------------------ mul, split, channel_shuffle
+
+def _mul_backward(layer: Any, inputs, g, p):
+    """dL/dx_k = g times the other inputs, summed over the axes x_k is broadcast along (a C x 1 x 1 gate)."""
+    grads = []
+    for k, x in enumerate(inputs):
+        others = g
+        for m, other in enumerate(inputs):
+            if m != k:
+                others = others * other
+        axes = tuple(a for a in range(others.ndim) if x.shape[a] == 1 and others.shape[a] != 1)
+        grads.append(others.sum(axis=axes, keepdims=True) if axes else others)
+    return grads, {}
+
+
+_register("mul", lambda layer, xs, p, rng: (math.prod(xs[1:], start=xs[0]), list(xs)), _mul_backward)
+
+
+def _split_forward(layer: Any, xs, p, rng):
+    x = xs[0]
+    c = x.shape[1]
+    sizes = layer.sizes if layer.sizes is not None else (c // layer.chunks,) * layer.chunks
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=1)), None
+
+
+_register("split", _split_forward, lambda layer, saved, gs, p: ([np.concatenate(gs, axis=1)], {}), many=True)
+
+
+def _shuffle(x: np.ndarray, groups: int) -> np.ndarray:
+    """PyTorch's channel_shuffle: view (N, groups, C/groups, H, W), swap those two axes, flatten them back."""
+    n, c = x.shape[:2]
+    return x.reshape(n, groups, c // groups, *x.shape[2:]).swapaxes(1, 2).reshape(x.shape)
+
+
+_register("channel_shuffle", lambda layer, xs, p, rng: (_shuffle(xs[0], layer.groups), None),
+          lambda layer, saved, g, p: ([_shuffle(g, g.shape[1] // layer.groups)], {}))  # the inverse permutation
+
+
+# -------------------------------------------------------------------------------------------------------- lrn
+
+def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """sum of a[:, j] for j in i-before .. i+after (channels beyond the edge as zeros), for every channel i."""
+    padded = np.pad(a, ((0, 0), (before + 1, after)) + ((0, 0),) * (a.ndim - 2))
+    total = np.cumsum(padded, axis=1)
+    return total[:, before + after + 1:] - total[:, :a.shape[1]]
+
+
+def _lrn_forward(layer: Any, xs, p, rng):
+    """torch.nn.LocalResponseNorm: s_i = k + alpha/size * sum of x_j^2 over channels i - size//2 .. i + (size-1)//2,
+    y_i = x_i * s_i^-beta."""
+    x = xs[0]
+    s = layer.k + layer.alpha / layer.size * _channel_window_sum(x * x, layer.size // 2, (layer.size - 1) // 2)
+    y = x * s ** -layer.beta
+    return y, (x, s, y)
+
+
+def _lrn_backward(layer: Any, saved, g, p):
+    """dL/dx_j = g_j s_j^-beta - 2*alpha*beta/size * x_j * sum over the i whose window holds j of g_i y_i / s_i."""
+    x, s, y = saved
+    back = _channel_window_sum(g * y / s, (layer.size - 1) // 2, layer.size // 2)  # i in j - (size-1)//2 .. j + size//2
+    return [g * s ** -layer.beta - 2.0 * layer.alpha * layer.beta / layer.size * x * back], {}
+
+
+_register("lrn", _lrn_forward, _lrn_backward)
+
+
+# ----------------------------------------------------------------------------------------- squeeze_excitation
+
+def _se_parameters(layer: Any, shapes: Sequence[Shape]) -> dict[str, Parameter]:
+    """torchvision's SqueezeExcitation names: fc1 (conv 1x1 C -> squeeze, followed by `activation`) and fc2 (conv
+    1x1 squeeze -> C, followed by `gate`), both with bias."""
+    c, s = int(shapes[0][0]), layer.squeeze
+    return {"fc1.weight": Parameter((s, c, 1, 1), "weight", c, s, layer.activation),
+            "fc1.bias": Parameter((s,), "bias", c, s),
+            "fc2.weight": Parameter((c, s, 1, 1), "weight", s, c, layer.gate),
+            "fc2.bias": Parameter((c,), "bias", s, c)}
+
+
+def _se_forward(layer: Any, xs, p, rng):
+    """The six layers: mean over H x W, fc1, activation, fc2, gate, x times the gate per channel."""
+    x = xs[0]
+    pooled = x.mean(axis=(2, 3))
+    hidden, act = _act_forward(layer.activation, pooled @ p["fc1.weight"][:, :, 0, 0].T + p["fc1.bias"])
+    gate, gated = _act_forward(layer.gate, hidden @ p["fc2.weight"][:, :, 0, 0].T + p["fc2.bias"])
+    return x * gate[:, :, None, None], (x, pooled, act, hidden, gated, gate)
+
+
+def _se_backward(layer: Any, saved, g, p):
+    x, pooled, act, hidden, gated, gate = saved
+    dz2 = _act_backward(layer.gate, gated, (g * x).sum(axis=(2, 3)))
+    dz1 = _act_backward(layer.activation, act, dz2 @ p["fc2.weight"][:, :, 0, 0])
+    dpooled = dz1 @ p["fc1.weight"][:, :, 0, 0]
+    dx = g * gate[:, :, None, None] + dpooled[:, :, None, None] / (x.shape[2] * x.shape[3])
+    return [dx], {"fc1.weight": (dz1.T @ pooled)[:, :, None, None], "fc1.bias": dz1.sum(axis=0),
+                  "fc2.weight": (dz2.T @ hidden)[:, :, None, None], "fc2.bias": dz2.sum(axis=0)}
+
+
+_register("squeeze_excitation", _se_forward, _se_backward, _se_parameters)

@@ -69,7 +69,10 @@ def test_sum_loss_gives_the_last_layer_output_gradient_one_over_n():
     assert math.isclose(row["output_grad_norm"], math.sqrt(batch * features) / batch, rel_tol=1e-12)
 
 
-def test_unsupported_layer_is_refused_with_its_name_and_position():
+def test_unsupported_layer_is_refused_with_its_name_and_position(monkeypatch):
+    # every built-in type has a rule (test_grad_rules.py); a plug-in's type has none: take upsample's away to see
+    from cnncalc.grad.rules import RULES
+    monkeypatch.delitem(RULES, "upsample")
     text = ("input: [3, 8, 8]\nlayers:\n  - {name: c, type: conv, out: 4, kernel: 3}\n"
             "  - {name: up, type: upsample, scale: 2}\n")
     result = run("-", input=text)
