@@ -221,9 +221,14 @@ def grad(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_colo
          loss: Annotated[str, typer.Option(help="mse: 1/(2N) sum ||y - t||^2 against random targets t; sum: the "
                                                 "mean over the batch of the sum of the outputs")] = "mse",
          output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
-         max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False) -> None:
+         max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
+         sets: SetOpt = None) -> None:
     """Gradient norms per layer after a forward and backward pass of a random batch (numpy): where they vanish."""
-    _run(lambda: _read(spec, max_layers, max_bytes).grad(init, seed, batch, loss), as_json, output, wide, fmt)
+    def analyse():
+        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        _one_size(network, sizes, command="grad")
+        return network.grad(init, seed, batch, loss)
+    _run(analyse, as_json, output, wide, fmt)
 
 
 class DtypeName(str, Enum):

@@ -201,3 +201,40 @@ def test_bars_keep_their_length_on_an_ascii_terminal():
     assert ascii_text.isascii() and "\\u" not in ascii_text
     assert [len(line) for line in ascii_text.splitlines()] == [len(line) for line in text.splitlines()]
     assert "#" in ascii_text
+
+
+@pytest.mark.parametrize("spec,args,new_types", [
+    ("unet_small", ["--batch", "2"], {"conv_transpose"}),
+    ("shufflenet_v2_x1_0", ["--batch", "2", "--input", "64"], {"split", "channel_shuffle"}),
+    ("mobilenet_v3_small", ["--batch", "2", "--input", "96"], {"squeeze_excitation"})])
+def test_zoo_specs_with_the_new_layer_types_run(spec, args, new_types):
+    """Every layer gets a finite, nonzero output gradient (the loss reads every one of them through the last
+    layer), and every layer with a weight a finite, nonzero weight gradient."""
+    path = str(ROOT / "specs" / "zoo" / f"{spec}.yaml")
+    result = run(path, "--json", *args)
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    doc = json.loads(result.stdout)
+    size = args[args.index("--input") + 1] if "--input" in args else None
+    graph = cnncalc.read(path, input_size=size).graph
+    assert [(row["name"], row["type"]) for row in doc["layers"]] == [(n.name, n.type) for n in graph.layers]
+    assert new_types <= {row["type"] for row in doc["layers"]}
+    for row in doc["layers"]:
+        assert math.isfinite(row["output_grad_norm"]) and row["output_grad_norm"] > 0, row
+        weighted = row["type"] in ("conv", "conv_transpose", "linear", "batchnorm", "squeeze_excitation")
+        assert (row["weight_grad_norm"] is not None) == weighted, row
+        assert not weighted or math.isfinite(row["weight_grad_norm"]) and row["weight_grad_norm"] > 0, row
+    if spec == "mobilenet_v3_small":  # fc1 is followed by relu (he), fc2 by the hardsigmoid gate (xavier)
+        assert {row["init"] for row in doc["layers"] if row["type"] == "squeeze_excitation"} == {"he/xavier"}
+
+
+def test_set_and_input_reach_the_run():
+    path = str(ROOT / "specs" / "zoo" / "unet_small.yaml")
+    refused = run(path)  # base 32 at batch 16 is above the values kept for the backward pass
+    assert refused.exit_code == 2 and "values kept for the backward pass" in refused.stderr
+    narrow = run(path, "--json", "--set", "base=8")  # a quarter of the channels fits
+    assert narrow.exit_code == 0, narrow.stderr
+    small = run(path, "--json", "--input", "32", "--batch", "2")
+    assert small.exit_code == 0, small.stderr
+    assert json.loads(small.stdout)["input"] == [1, 32, 32]
+    sweep = run(path, "--input", "32,64")
+    assert sweep.exit_code == 2 and sweep.stdout == "" and "grad takes one --input size" in sweep.stderr
