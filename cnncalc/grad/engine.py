@@ -95,7 +95,7 @@ def initialise(graph: Graph, init: str, rng: np.random.Generator) -> tuple[dict[
 
 
 def forward_backward(graph: Graph, params: dict[int, Params], x: np.ndarray, loss: str,
-                     rng: np.random.Generator) -> tuple[float, dict[int, np.ndarray], dict[int, Params]]:
+                     rng: np.random.Generator) -> tuple[float, dict[int, tuple[np.ndarray, ...]], dict[int, Params]]:
     """(loss, dL/d(output) of every node (a tuple, one per output: several for split), dL/d(parameters) of every
     layer with parameters). The targets of `mse` and the dropout masks are drawn from `rng` in that order. The loss
     reads the last layer's first output."""

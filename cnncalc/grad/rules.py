@@ -54,7 +54,7 @@ def _no_parameters(layer: Layer, shapes: Sequence[Shape]) -> dict[str, Parameter
 @dataclass(frozen=True)
 class Rule:
     forward: Callable[[Layer, Sequence[np.ndarray], Params, np.random.Generator], tuple[np.ndarray, Any]]
-    backward: Callable[[Layer, Any, np.ndarray, Params], tuple[list[np.ndarray], Params]]
+    backward: Callable[[Layer, Any, Any, Params], tuple[list[np.ndarray], Params]]  # g: an array (a tuple: many)
     parameters: Callable[[Layer, Sequence[Shape]], dict[str, Parameter]] = field(default=_no_parameters)
     many: bool = False
     """A layer of several outputs (split): forward returns a tuple of them, backward takes a tuple of their
@@ -417,7 +417,7 @@ def _conv_transpose_forward(layer: Any, xs, p, rng):
     """The adjoint of conv: every input element times every tap, added at x*s - p + d*j; then bias, activation."""
     x = xs[0]
     n, c, h, w = x.shape
-    groups, kh, kw = layer.groups, *layer.kernel
+    groups, (kh, kw) = layer.groups, layer.kernel
     per_group = layer.out // groups
     xg = x.reshape(n, groups, c // groups, h * w)
     wg = p["weight"].reshape(groups, c // groups, per_group * kh * kw)
@@ -436,16 +436,16 @@ def _conv_transpose_forward(layer: Any, xs, p, rng):
 def _conv_transpose_backward(layer: Any, saved, g, p):
     x, full_shape, act = saved
     n, c, h, w = x.shape
-    groups, kh, kw = layer.groups, *layer.kernel
+    groups, (kh, kw) = layer.groups, layer.kernel
     per_group = layer.out // groups
     dz = _act_backward(layer.activation, act, g)
     dfull = np.zeros(full_shape)
     (ph, pw) = layer.padding
     dfull[:, :, ph:ph + dz.shape[2], pw:pw + dz.shape[3]] = dz
-    dcol = np.empty((n, layer.out, kh * kw, h, w))
+    taps = np.empty((n, layer.out, kh * kw, h, w))
     for t, where in _taps(layer.kernel, layer.stride, layer.dilation, (h, w)):
-        dcol[:, :, t] = dfull[where]
-    dcol = dcol.reshape(n, groups, per_group * kh * kw, h * w)
+        taps[:, :, t] = dfull[where]
+    dcol = taps.reshape(n, groups, per_group * kh * kw, h * w)
     xg = x.reshape(n, groups, c // groups, h * w)
     grads = {"weight": np.matmul(xg, dcol.transpose(0, 1, 3, 2)).sum(axis=0).reshape(p["weight"].shape)}
     if "bias" in p:

@@ -107,7 +107,8 @@ def test_every_built_in_layer_type_has_a_rule_or_a_stated_exemption():
 
 
 def _layer(type_name: str, shape: list[int], attrs: dict):
-    """The layer object, its input shapes and its output shapes, built by cnncalc's own spec reader from a one-layer spec."""
+    """The layer object, its input shapes and its output shapes, built by cnncalc's own spec reader from a one-layer
+    spec."""
     attrs = dict(attrs)
     feeders = attrs.pop("inputs", 1)  # a number of identity layers, or the types of the layers, reading the input
     feeders = ["identity"] * feeders if type(feeders) is int else feeders
