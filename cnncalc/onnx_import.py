@@ -425,8 +425,8 @@ class _Reader:
         node = self.nodes[pos]
         if not self.skip_unsupported:
             raise SpecError(f"ONNX node {self.label(pos)} is not supported: {reason}",
-                            hint="cnncalc import --skip-unsupported (or --skip-unsupported on cost and rf) reads it "
-                                 "as an identity and marks the totals partial")
+                            hint="--skip-unsupported (on every command that reads a spec) reads it as an identity "
+                                 "and marks the totals partial")
         sources = [v for v in node.input if v and self.is_tensor(v)]
         outs = [v for v in node.output if v]
         if len(sources) < 1 or not outs:

@@ -460,6 +460,39 @@ def test_skip_unsupported_counts_an_identity_and_says_so(tmp_path):
     assert "partial" not in json.loads(run("cost", str(ROOT / "specs/mlp.yaml"), "--json").stdout)
 
 
+@pytest.mark.parametrize("args", [("cost", "--input", "8,16"), ("rf", "--input", "8,16"), ("validate",),
+                                  ("memory",), ("grad", "--batch", "2"), ("compare", "{mlp}")],
+                         ids=lambda a: " ".join(a[:2]))
+def test_every_report_of_a_skipped_node_is_partial_in_every_format(args, tmp_path):
+    """--skip-unsupported on every command that reads a spec: each report (sweeps and compare included) is marked
+    partial with the node's warning, which the table and Markdown show and CSV and JSON Lines leave to stderr."""
+    import json
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile()["unsupported op"][0])
+    command, *more = [a.format(mlp=ROOT / "specs/mlp.yaml") for a in args]
+    warning = "ONNX node 'cosine' (Cos, index 1 in the graph) is not supported"
+    doc = json.loads(run(command, str(path), *more, "--skip-unsupported", "--json").stdout)
+    assert doc["partial"] is True and any(warning in d["message"] for d in doc["diagnostics"])
+    for fmt, out, err in (("table", 1, 0), ("markdown", 1, 0), ("csv", 0, 1), ("jsonl", 0, 1)):
+        result = run(command, str(path), *more, "--skip-unsupported", "--format", fmt)
+        assert result.exit_code == 0, result.stderr
+        assert (result.stdout.count(warning), result.stderr.count(warning)) == (out, err), fmt
+    result = run(command, str(path), *more, "--format", "csv")
+    assert result.exit_code == 2 and result.stdout == "" and "--skip-unsupported" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["graph", "report", "export"])
+def test_commands_without_a_report_write_the_skipped_nodes_to_stderr(command, tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile()["unsupported op"][0])
+    out = ["-o", str(tmp_path / "out")] if command != "graph" else []
+    result = run(command, str(path), *out, "--skip-unsupported")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"{path}: warning: ONNX node 'cosine' (Cos, index 1 in the graph) is not supported " \
+        "(cnncalc has no rule for this op type); counted as an identity, so the totals are partial\n"
+    assert run(command, str(path), *out).exit_code == 2
+
+
 def test_the_spec_text_is_yaml_that_reads_back_as_the_doc():
     """Names YAML would read as something else are quoted; the text and the plain data are the same spec."""
     nodes = [node("Relu", ["x"], ["a"], name="true"), node("Sigmoid", ["a"], ["b"], name="1e3"),
