@@ -1621,4 +1621,11 @@ def _scalar_text(text: str) -> str:
             and text.lower() not in ("null", "true", "false") or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*\.[0-9]+",
                                                                                text):
         return text
-    return json.dumps(text)
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """`text` as a YAML double-quoted scalar in printable ASCII: `"` and `\\` escaped, every other character
+    outside space .. `~` as `\\uXXXX`, or `\\UXXXXXXXX` above the BMP (JSON's surrogate pairs are no YAML)."""
+    return '"' + "".join(c if " " <= c <= "~" and c not in '"\\' else "\\" + c if c in '"\\' else
+                         f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in text) + '"'
