@@ -279,7 +279,7 @@ def export(spec: SpecArg,
            sizes: OneInputOpt = None, sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """The spec as an ONNX model (opset 17, batch 1, NCHW) with zero or random weights (needs cnncalc[onnx])."""
     try:
-        check_output(output)
+        check_output(output, required=True)
         network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, "export")
         write_atomic(network.export_onnx(weights, seed), output)
@@ -337,7 +337,7 @@ def report(spec: SpecArg,
     """One self-contained HTML page: totals, graph, layer table, receptive field and, with --input sweeps, the
     totals by size (needs cnncalc[report])."""
     try:
-        check_output(output)
+        check_output(output, required=True)
         network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None), output)
         _warn(network)
