@@ -729,16 +729,21 @@ def _weighted_name(r: _Reader, pos: int, output: str) -> str:
     return r.layer_name(pos)
 
 
-def _conv(r: _Reader, pos: int) -> None:
+def _conv_node(r: _Reader, pos: int) -> tuple[Any, Any, list[int], dict, int, bool]:
+    """(node, its input, its weight's dims, its attributes, group, whether it has a bias) of a Conv or
+    ConvTranspose node."""
     node = r.nodes[pos]
     x = _spatial(r, pos, node.input[0])
     w = r.dims(node.input[1])
     a = r.attrs(pos)
-    group = a.get("group", 1)
+    return node, x, w, a, a.get("group", 1), len(node.input) > 2 and bool(node.input[2])
+
+
+def _conv(r: _Reader, pos: int) -> None:
+    node, x, w, a, group, bias = _conv_node(r, pos)
     if len(w) != 4 or group < 1 or x.channels is None or w[1] * group != x.channels:
         raise _Unsupported(f"its weight {w} does not fit an input of {x.channels} channels in {group} groups")
     geometry = _window(r, pos, list(a.get("kernel_shape", w[2:])))
-    bias = len(node.input) > 2 and bool(node.input[2])
     activation, out = _finish(r, pos, node.output[0])
     attrs = {"out": w[0], **_defaults(geometry, stride=1, padding=0, dilation=1), "groups": group, "bias": bias,
              "activation": activation}
@@ -747,11 +752,7 @@ def _conv(r: _Reader, pos: int) -> None:
 
 
 def _conv_transpose(r: _Reader, pos: int) -> None:
-    node = r.nodes[pos]
-    x = _spatial(r, pos, node.input[0])
-    w = r.dims(node.input[1])
-    a = r.attrs(pos)
-    group = a.get("group", 1)
+    node, x, w, a, group, bias = _conv_node(r, pos)
     if len(w) != 4 or group < 1 or w[0] != x.channels:
         raise _Unsupported(f"its weight {w} does not fit an input of {x.channels} channels")
     if "output_shape" in a or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -761,7 +762,6 @@ def _conv_transpose(r: _Reader, pos: int) -> None:
     if not isinstance(padding, int) and len(padding) == 4:
         raise _Unsupported("its pads differ between the two sides of an axis")
     out_pad = _ints(a.get("output_padding", [0, 0]), "output_padding")
-    bias = len(node.input) > 2 and bool(node.input[2])
     activation, out = _finish(r, pos, node.output[0])
     attrs = {"out": w[1] * group, "kernel": geometry["kernel"], "stride": geometry["stride"], "padding": padding,
              "output_padding": _pair(out_pad), "dilation": geometry["dilation"], "groups": group, "bias": bias,
