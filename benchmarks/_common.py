@@ -33,8 +33,16 @@ def child_env(cold: bool) -> tuple[dict[str, str], tempfile.TemporaryDirectory |
     return env, cache
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    """Wall seconds of one fresh process; it must succeed."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
+    """Wall seconds of one fresh process, run in `cwd`; it must succeed."""
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
+
+
+def tree_command(tree: Path, *args: str) -> list[str]:
+    """`cnncalc ARGS` run from the source tree `tree` (another checkout, for an A/B): this interpreter with
+    `cnncalc.cli.main`; run it with cwd=tree and PYTHONPATH=tree (`python -c` puts the working directory first on
+    sys.path, so a run from this tree's root would import this tree whatever PYTHONPATH says)."""
+    code = f"import sys; sys.argv = ['cnncalc', *{list(args)!r}]\nfrom cnncalc.cli import main\nmain()"
+    return [sys.executable, "-c", code]

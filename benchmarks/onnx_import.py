@@ -21,9 +21,9 @@ from pathlib import Path
 from _common import ROOT, cnncalc_command
 
 
-def timed(args: list[str], env: dict[str, str] | None = None) -> float:
+def timed(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, cwd=cwd, env=env)
     return time.perf_counter() - start
 
 
@@ -48,12 +48,14 @@ def main() -> int:
     for spec, size, yaml_s, onnx_s in rows:
         print(f"| {spec} | {size / 1e6:.0f} MB | {yaml_s * 1000:.0f} ms | {onnx_s * 1000:.0f} ms |")
     if options.base:
-        code = ("import sys; sys.argv = ['cnncalc', 'cost', 'specs/zoo/resnet50.yaml', '--json']\n"
+        # Run from DIR: `python -c` puts the working directory first on sys.path, so from ROOT even the base run
+        # imported this tree (the figures in RESULTS.md before round three compared this tree with itself).
+        code = (f"import sys; sys.argv = ['cnncalc', 'cost', {str(ROOT / 'specs/zoo/resnet50.yaml')!r}, '--json']\n"
                 "from cnncalc.cli import main\nmain()")
         base_env = dict(os.environ, PYTHONPATH=str(options.base))
         ratios = []
         for _ in range(3 * options.rounds):
-            before = timed([sys.executable, "-c", code], base_env)
+            before = timed([sys.executable, "-c", code], base_env, cwd=options.base)
             after = timed([sys.executable, "-c", code])
             ratios.append(after / before)
         print(f"YAML start-up, this tree / {options.base}: median ratio {statistics.median(ratios):.3f} "

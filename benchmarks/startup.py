@@ -1,6 +1,6 @@
 """Start-up cost of the command line, as a multiple of a bare interpreter start (`python -c pass`).
 
-    python3 benchmarks/startup.py [--rounds 40] [--spec specs/zoo/resnet50.yaml] [--cold]
+    python3 benchmarks/startup.py [--rounds 40] [--spec specs/zoo/resnet50.yaml] [--cold] [--base DIR]
 
 Each round runs, in a rotating order, `python -c pass`, `cnncalc cost SPEC --json`, `cnncalc cost SPEC` (the
 table) and `cnncalc --help`, each in a fresh process, so that load on the machine hits every command alike. The
@@ -10,6 +10,11 @@ against the budget (json 6x, table 10x, help 6x). Exit status 1 when a median ex
 By default the children run with a bytecode cache (a temporary PYTHONPYCACHEPREFIX, warmed by one untimed run),
 as an installed package has its .pyc files; `--cold` keeps the environment as it is (with PYTHONDONTWRITEBYTECODE
 every cnncalc module is compiled at every start).
+
+With `--base DIR` (a checkout of another commit: `git worktree add --detach DIR REV`), an A/B instead:
+`cost SPEC --json` of DIR's code against this tree's, both started as `python -c` of `cnncalc.cli.main` (DIR's
+from DIR, with PYTHONPATH=DIR), alternating for --rounds rounds; the median times and the median of the per-round
+ratios are printed. Both read this tree's SPEC.
 
 The `cnncalc` command is the console script installed next to the interpreter (not a pyenv shim, which would add a
 shell start to every run), or `python -m cnncalc` when there is none.
@@ -23,7 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import child_env, cnncalc_command, timed  # noqa: E402
+from _common import ROOT, child_env, cnncalc_command, timed, tree_command  # noqa: E402
 
 BUDGET = {"cost --json": 6.0, "cost (table)": 10.0, "--help": 6.0}
 
@@ -33,7 +38,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--spec", default="specs/zoo/resnet50.yaml")
     parser.add_argument("--cold", action="store_true", help="no bytecode cache for the children")
+    parser.add_argument("--base", type=Path, help="A/B of `cost SPEC --json` against the checkout DIR")
     args = parser.parse_args()
+    if args.base is not None:
+        return ab(args)
 
     env, cache = child_env(args.cold)
     cli = cnncalc_command()
@@ -72,6 +80,28 @@ def main() -> int:
     if cache is not None:
         cache.cleanup()
     return 1 if failed else 0
+
+
+def ab(args: argparse.Namespace) -> int:
+    """`cost SPEC --json`, the checkout args.base against this tree, alternating (see the module docstring)."""
+    env, cache = child_env(args.cold)
+    base = args.base.resolve()
+    command = tree_command(base, "cost", str((ROOT / args.spec).resolve()), "--json")
+    runs = {"base": (dict(env, PYTHONPATH=str(base)), base), "now": (env, ROOT)}
+    for run_env, cwd in runs.values():  # warm the caches; fails loudly if a tree cannot run the spec
+        timed(command, run_env, cwd)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(args.rounds):
+        for name in (("base", "now") if r % 2 == 0 else ("now", "base")):
+            times[name].append(timed(command, *runs[name]))
+    ratios = [now / before for now, before in zip(times["now"], times["base"])]
+    print(f"cost {args.spec} --json, {args.rounds} alternating rounds, bytecode cache: "
+          f"{'no (--cold)' if args.cold else 'yes'}")
+    print(f"{base}: {statistics.median(times['base']) * 1000:.1f} ms; this tree: "
+          f"{statistics.median(times['now']) * 1000:.1f} ms; median ratio now/base {statistics.median(ratios):.3f}")
+    if cache is not None:
+        cache.cleanup()
+    return 0
 
 
 if __name__ == "__main__":

@@ -171,7 +171,11 @@ def compare(networks: Sequence[Network], convention: str = "cnncalc", training: 
     docs = [network.cost(convention, training=training, batch=batch, optimizer=optimizer).document
             for network in networks]
     with _placed(networks[0].name):
-        return CompareReport(compare_report(docs), networks[0].name)
+        doc = compare_report(docs)
+    noted = [{**d, "message": f"{d['message']} (in {n.name})"} for n in networks for d in n.diagnostics]
+    if noted:  # a spec read with --skip-unsupported: its diagnostics, named, and the comparison is partial
+        doc = {**doc, "partial": True, "diagnostics": noted}
+    return CompareReport(doc, networks[0].name)
 
 
 def training_step(training: bool, batch: int | None = None, optimizer: str | None = None,
@@ -277,7 +281,7 @@ class Network:
     input_size: tuple[int, ...] | None = None
     """(H, W) or (C, H, W) replacing the spec's input (a single `--input`); None: the spec's own. Sweeps ignore it."""
     diagnostics: tuple[dict, ...] = ()
-    """Diagnostics of reading the file (an ONNX node read as an identity): every cost and rf report carries them,
+    """Diagnostics of reading the file (an ONNX node read as an identity): every report carries them,
     and `"partial": true`."""
 
     @cached_property
@@ -338,9 +342,9 @@ class Network:
         graph = self.graph
         with _placed(self.name):
             doc = cost_report(graph)
-            return ShapesReport({k: doc[k] for k in ("schema_version", "spec", "input", "diagnostics")} | {
+            return ShapesReport(self._noted({k: doc[k] for k in ("schema_version", "spec", "input", "diagnostics")} | {
                 "valid": True, "layers": [{k: row[k] for k in ("name", "type", "inputs", "output")}
-                                          for row in doc["layers"]]}, self.name)
+                                          for row in doc["layers"]]}), self.name)
 
     def grad(self, init: str = "auto", seed: int = 0, batch: int = 16, loss: str = "mse") -> GradReport:
         """Gradient norms per layer after one forward and backward pass of a random batch in numpy (`cnncalc
@@ -350,7 +354,7 @@ class Network:
         from .grad import grad_report
         graph = self.graph
         with _placed(self.name):
-            return GradReport(grad_report(graph, init, seed, batch, loss), self.name)
+            return GradReport(self._noted(grad_report(graph, init, seed, batch, loss)), self.name)
 
     def memory(self, dtype: str = "float32", batch: int = 1, training: bool = False,
                optimizer: str | None = None, convention: str = "cnncalc") -> MemoryReport:
@@ -360,7 +364,7 @@ class Network:
         from .analyzers.memory_bytes import memory_report
         graph = self.graph
         with _placed(self.name):
-            return MemoryReport(memory_report(graph, dtype, batch, training, optimizer, convention),
+            return MemoryReport(self._noted(memory_report(graph, dtype, batch, training, optimizer, convention)),
                                 self.name)
 
     def export_onnx(self, weights: str = "zeros", seed: int = 0) -> bytes:
@@ -419,7 +423,7 @@ class Network:
             doc = analyse(load_for_sweep(self.text, self.name, wanted, self.limits, dict(self.params)), wanted)
             if not doc["sweep"]:
                 raise SpecError(doc["diagnostics"][0]["message"] if doc["diagnostics"] else "no valid input size")
-            return SweepReport(doc, self.name)
+            return SweepReport(self._noted(doc), self.name)
 
 
 def _index(at: tuple[int, int] | int | str | None) -> tuple[int, int] | None:
@@ -607,24 +611,25 @@ class CompareReport(Report):
     _rows_key = "specs"
 
     def renderables(self) -> list:
-        from .report.table import compare_tables
-        return list(compare_tables(self.document))
+        from .report.table import compare_tables, diagnostic_lines
+        return [*compare_tables(self.document), *diagnostic_lines(self.document)]
 
 
 class ShapesReport(Report):
     """`cnncalc validate`: every layer's inputs and output shape."""
 
     def renderables(self) -> list:
-        from .report.table import graph_table
-        return [graph_table(self.document), f"OK: {len(self.document['layers'])} layers"]
+        from .report.table import diagnostic_lines, graph_table
+        return [graph_table(self.document), f"OK: {len(self.document['layers'])} layers",
+                *diagnostic_lines(self.document)]
 
 
 class GradReport(Report):
     """`cnncalc grad`: per layer, the norms of the gradients of its weight and of its output."""
 
     def renderables(self) -> list:
-        from .report.table import grad_table
-        return [grad_table(self.document)]
+        from .report.table import diagnostic_lines, grad_table
+        return [grad_table(self.document), *diagnostic_lines(self.document)]
 
 
 class MemoryReport(Report):
@@ -632,5 +637,5 @@ class MemoryReport(Report):
     the peaks."""
 
     def renderables(self) -> list:
-        from .report.table import memory_table
-        return [memory_table(self.document)]
+        from .report.table import diagnostic_lines, memory_table
+        return [memory_table(self.document), *diagnostic_lines(self.document)]

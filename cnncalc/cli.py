@@ -92,6 +92,14 @@ def _run(analyse, as_json: bool = False, output: Path | None = None, wide: bool 
         _fail(exc.format())
 
 
+def _warn(network) -> None:
+    """The diagnostics of reading the file (an ONNX node read as an identity) on stderr, for the commands that
+    write no report of their own (export, graph, report)."""
+    from .text import printable
+    for d in network.diagnostics:
+        write_stderr(printable(f"{network.name}: {d['severity']}: {d['message']}"))
+
+
 def _fail(message: str) -> None:
     write_stderr(message)
     raise typer.Exit(2)
@@ -222,10 +230,10 @@ def grad(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_colo
                                                 "mean over the batch of the sum of the outputs")] = "mse",
          output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
          max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
-         sets: SetOpt = None) -> None:
+         sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """Gradient norms per layer after a forward and backward pass of a random batch (numpy): where they vanish."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, command="grad")
         return network.grad(init, seed, batch, loss)
     _run(analyse, as_json, output, wide, fmt)
@@ -255,10 +263,10 @@ def memory(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_co
                                                                 "convention, or what PyTorch's autograd keeps on CPU")]
            = MemoryConvention.cnncalc, output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
-           sets: SetOpt = None) -> None:
+           sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """Bytes of the weights, the peak of live activations and, with --training, of one training step."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, command="memory")
         return network.memory(dtype.value, batch, training, optimizer and optimizer.value, convention.value)
     _run(analyse, as_json, output, wide, fmt)
@@ -272,13 +280,14 @@ def export(spec: SpecArg,
                                                      "batchnorm variances uniform in [0.5, 1.5))")] = "zeros",
            seed: Annotated[int, typer.Option(help="seed of the random weights")] = 0,
            max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-           sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
+           sizes: OneInputOpt = None, sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """The spec as an ONNX model (opset 17, batch 1, NCHW) with zero or random weights (needs cnncalc[onnx])."""
     try:
-        check_output(output)
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        check_output(output, required=True)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, "export")
         write_atomic(network.export_onnx(weights, seed), output)
+        _warn(network)
     except SpecError as exc:
         _fail(exc.format())
 
@@ -300,13 +309,13 @@ def graph(spec: SpecArg, fmt: Annotated[GraphFormat, typer.Option(
                                                  "summed")] = False,
           convention: ConventionOpt = "cnncalc", output: OutputOpt = None,
           max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-          sizes: OneInputOpt = None, sets: SetOpt = None) -> None:
+          sizes: OneInputOpt = None, sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """The layer graph: one node per layer with its type, output shape and cost; blocks as clusters."""
     try:
         from .report.graph import render_dot, to_dot, to_mermaid
         if output is not None:
             check_output(output)
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, "graph")
         if fmt is GraphFormat.png and output is None:
             raise network.error("--format png is a binary image", hint="name the file with -o NET.png")
@@ -317,6 +326,7 @@ def graph(spec: SpecArg, fmt: Annotated[GraphFormat, typer.Option(
             write_atomic(data, output)
         else:
             write_stdout(data if isinstance(data, str) else data.decode("utf-8"))
+        _warn(network)
     except SpecError as exc:
         _fail(exc.format())
 
@@ -327,13 +337,14 @@ def report(spec: SpecArg,
                                                 show_default=False)],
            convention: ConventionOpt = "cnncalc", sizes: InputOpt = None,
            max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-           sets: SetOpt = None) -> None:
+           sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """One self-contained HTML page: totals, graph, layer table, receptive field and, with --input sweeps, the
     totals by size (needs cnncalc[report])."""
     try:
-        check_output(output)
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        check_output(output, required=True)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None), output)
+        _warn(network)
     except SpecError as exc:
         _fail(exc.format())
 
@@ -367,13 +378,14 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
             output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
             max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False,
             metric: MetricOpt = None, sizes: OneInputOpt = None, training: TrainingOpt = False,
-            batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None) -> None:
+            batch: BatchOpt = None, optimizer: OptimizerOpt = None, sets: SetOpt = None,
+            skip_unsupported: SkipOpt = False) -> None:
     """Totals of several specs side by side, with ratios to the first and per-block totals."""
     def analyse():
         from .api import compare
         if specs.count("-") > 1:
             raise SpecError("standard input can be read only once; name - at most once")
-        networks = [_read(s, max_layers, max_bytes, sets, sizes) for s in specs]
+        networks = [_read(s, max_layers, max_bytes, sets, sizes, skip_unsupported) for s in specs]
         _one_size(networks[0], sizes, "compare")
         return compare(networks, convention, training, batch, optimizer and optimizer.value)
     _run(analyse, as_json, output, wide, fmt)
@@ -383,10 +395,10 @@ def compare(specs: Annotated[list[str], typer.Argument(help="two or more spec fi
 def validate(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_color: NoColorOpt = False,
              output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
              max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
-             sets: SetOpt = None) -> None:
+             sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
     """Check a spec and print the inferred shapes."""
     def analyse():
-        network = _read(spec, max_layers, max_bytes, sets, sizes)
+        network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, command="validate")
         return network.validate()
     _run(analyse, as_json, output, wide, fmt)

@@ -154,10 +154,11 @@ def read_at_most(stream, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def check_output(output: Path) -> Path:
+def check_output(output: Path, required: bool = False) -> Path:
     """The regular file that writing `output` replaces: `output` itself, or the end of its chain of symbolic
     links (a dangling link names the file it creates). OutputError for a directory, a FIFO, a device or a socket,
-    and for a parent directory that does not exist."""
+    and for a parent directory that does not exist; its hint offers standard output unless the command writes
+    only to a file (`required`: export, report)."""
     target = Path(os.path.realpath(output))
     try:
         mode = target.stat().st_mode
@@ -171,7 +172,8 @@ def check_output(output: Path) -> Path:
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
         via = f" (a link to {target})" if target != Path(os.path.abspath(output)) else ""
         raise OutputError(f"--output {output}{via} is {kind}, not a regular file",
-                          hint="name a regular file, or leave --output out and redirect standard output")
+                          hint="name a regular file" if required else
+                          "name a regular file, or leave --output out and redirect standard output")
     if not target.parent.is_dir():
         raise OutputError(f"--output {output}: no directory {target.parent}", hint="create the directory first")
     return target

@@ -425,8 +425,8 @@ class _Reader:
         node = self.nodes[pos]
         if not self.skip_unsupported:
             raise SpecError(f"ONNX node {self.label(pos)} is not supported: {reason}",
-                            hint="cnncalc import --skip-unsupported (or --skip-unsupported on cost and rf) reads it "
-                                 "as an identity and marks the totals partial")
+                            hint="--skip-unsupported (on every command that reads a spec) reads it as an identity "
+                                 "and marks the totals partial")
         sources = [v for v in node.input if v and self.is_tensor(v)]
         outs = [v for v in node.output if v]
         if len(sources) < 1 or not outs:
@@ -729,16 +729,21 @@ def _weighted_name(r: _Reader, pos: int, output: str) -> str:
     return r.layer_name(pos)
 
 
-def _conv(r: _Reader, pos: int) -> None:
+def _conv_node(r: _Reader, pos: int) -> tuple[Any, Any, list[int], dict, int, bool]:
+    """(node, its input, its weight's dims, its attributes, group, whether it has a bias) of a Conv or
+    ConvTranspose node."""
     node = r.nodes[pos]
     x = _spatial(r, pos, node.input[0])
     w = r.dims(node.input[1])
     a = r.attrs(pos)
-    group = a.get("group", 1)
+    return node, x, w, a, a.get("group", 1), len(node.input) > 2 and bool(node.input[2])
+
+
+def _conv(r: _Reader, pos: int) -> None:
+    node, x, w, a, group, bias = _conv_node(r, pos)
     if len(w) != 4 or group < 1 or x.channels is None or w[1] * group != x.channels:
         raise _Unsupported(f"its weight {w} does not fit an input of {x.channels} channels in {group} groups")
     geometry = _window(r, pos, list(a.get("kernel_shape", w[2:])))
-    bias = len(node.input) > 2 and bool(node.input[2])
     activation, out = _finish(r, pos, node.output[0])
     attrs = {"out": w[0], **_defaults(geometry, stride=1, padding=0, dilation=1), "groups": group, "bias": bias,
              "activation": activation}
@@ -747,11 +752,7 @@ def _conv(r: _Reader, pos: int) -> None:
 
 
 def _conv_transpose(r: _Reader, pos: int) -> None:
-    node = r.nodes[pos]
-    x = _spatial(r, pos, node.input[0])
-    w = r.dims(node.input[1])
-    a = r.attrs(pos)
-    group = a.get("group", 1)
+    node, x, w, a, group, bias = _conv_node(r, pos)
     if len(w) != 4 or group < 1 or w[0] != x.channels:
         raise _Unsupported(f"its weight {w} does not fit an input of {x.channels} channels")
     if "output_shape" in a or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -761,7 +762,6 @@ def _conv_transpose(r: _Reader, pos: int) -> None:
     if not isinstance(padding, int) and len(padding) == 4:
         raise _Unsupported("its pads differ between the two sides of an axis")
     out_pad = _ints(a.get("output_padding", [0, 0]), "output_padding")
-    bias = len(node.input) > 2 and bool(node.input[2])
     activation, out = _finish(r, pos, node.output[0])
     attrs = {"out": w[1] * group, "kernel": geometry["kernel"], "stride": geometry["stride"], "padding": padding,
              "output_padding": _pair(out_pad), "dilation": geometry["dilation"], "groups": group, "bias": bias,
@@ -1621,4 +1621,11 @@ def _scalar_text(text: str) -> str:
             and text.lower() not in ("null", "true", "false") or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*\.[0-9]+",
                                                                                text):
         return text
-    return json.dumps(text)
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """`text` as a YAML double-quoted scalar in printable ASCII: `"` and `\\` escaped, every other character
+    outside space .. `~` as `\\uXXXX`, or `\\UXXXXXXXX` above the BMP (JSON's surrogate pairs are no YAML)."""
+    return '"' + "".join(c if " " <= c <= "~" and c not in '"\\' else "\\" + c if c in '"\\' else
+                         f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in text) + '"'

@@ -92,6 +92,15 @@ def test_a_device_is_refused(spec: Path):
     assert result.exit_code == 2 and "--output /dev/null is a device, not a regular file" in result.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="no /dev/null")
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_a_command_that_writes_only_files_does_not_offer_standard_output(command, spec: Path):
+    """export and report take -o only: the hint of a refused device must not say to leave it out."""
+    result = _cli(command, str(spec), "-o", "/dev/null")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "error: --output /dev/null is a device, not a regular file; hint: name a regular file\n"
+
+
 def test_a_link_to_a_device_is_refused_and_kept(tmp_path: Path, spec: Path):
     link = tmp_path / "null"
     link.symlink_to(os.devnull)

@@ -8,6 +8,7 @@ dimensions and no data (the importer reads only dimensions; `test_resnet50_throu
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -406,6 +407,69 @@ def hostile() -> dict[str, tuple[bytes, str]]:
     }
 
 
+HOSTILE_NAMES = ["a\nb", "\x1b[31mred", "q\"uo'te", "pi|pe", "<script>alert(1)</script>", "]]>x", "rtl\u202eevil",
+                 "L" * 10_000, "</script><b>", "--", "-->", "`tick`", "&amp;", "emoji\U0001f600", "x: y", "#c", "true",
+                 "null", "1e3"]
+SKIPPED_NAME = "</script><script>alert(1)</script>|*_[x]\n\x1b[2J\U0001f600\u202e]]>" + "Z" * 10_000
+
+
+def hostile_names() -> bytes:
+    """A chain of 1x1 convolutions named by HOSTILE_NAMES (4 and 5 channels in turn, so that no two are alike and
+    none repeat), the graph and its input named hostilely too, then a Cos (unsupported) named SKIPPED_NAME."""
+    nodes, weights, value = [], {}, "in</script>\n"
+    for i, name in enumerate(HOSTILE_NAMES):
+        weights[f"{name}.w"] = (4 + i % 2, 3 if i == 0 else 4 + (i - 1) % 2, 1, 1)
+        nodes.append(node("Conv", [value, f"{name}.w"], [f"{name}/out"], name=name))
+        value = f"{name}/out"
+    nodes.append(node("Cos", [value], ["cos"], name=SKIPPED_NAME))
+    data = model(nodes, weights=weights, input_name="in</script>\n")
+    parsed = onnx.load_from_string(data)
+    parsed.graph.name = "g<script>\n|x"
+    return parsed.SerializeToString()
+
+
+def test_hostile_names_import_to_yaml_that_reads_back_as_the_same_network(tmp_path):
+    """Every name becomes a plain spec name, and the description (which quotes the skipped node's name: a
+    10,000-character one with control characters, an emoji above the BMP and an RTL override) is YAML that reads
+    back exactly: JSON's surrogate-pair escapes are no YAML, so the spec once failed to read back."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile_names())
+    imported = cnncalc.import_onnx(path, skip_unsupported=True)
+    assert yaml.safe_load(imported.text)["description"] == imported.doc["description"]
+    assert repr(SKIPPED_NAME) in imported.doc["description"]
+    assert all(" " <= c <= "~" for line in imported.text.splitlines() for c in line)  # the text is printable ASCII
+    names = [row["name"] for row in cnncalc.parse(imported.text, "m.yaml").cost().rows()]
+    assert len(names) == len(HOSTILE_NAMES) + 1 and all(re.fullmatch(r"[A-Za-z0-9_-]+", n) for n in names)
+    direct = cnncalc.read(path, skip_unsupported=True)
+    assert cnncalc.parse(imported.text, "m.yaml").cost().rows() == direct.cost().rows()
+
+
+def test_hostile_names_are_safe_in_every_output(tmp_path):
+    """The skipped node's name, in the warning, reaches every output: no raw control character on a terminal or
+    in CSV, Markdown that shows it as text, Graphviz that draws it, and a report page whose only scripts are its
+    own (the data island escapes `</script>`)."""
+    import shutil
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile_names())
+    for args in (["cost"], ["cost", "--format", "csv"], ["cost", "--format", "markdown"], ["cost", "--format", "jsonl"],
+                 ["rf"], ["validate"], ["graph"], ["graph", "--format", "dot"]):
+        result = run(*args, str(path), "--skip-unsupported")
+        assert result.exit_code == 0, (args, result.stderr)
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f\u202e]", result.stdout + result.stderr), args
+    markdown = run("cost", str(path), "--skip-unsupported", "--format", "markdown").stdout
+    assert "\\</script\\>\\<script\\>alert(1)\\</script\\>\\|\\*\\_\\[x\\]" in markdown
+    if shutil.which("dot"):
+        dot = run("graph", str(path), "--skip-unsupported", "--format", "dot").stdout
+        drawn = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60)
+        assert drawn.returncode == 0 and drawn.stderr == b"", drawn.stderr
+    pytest.importorskip("jinja2", reason="the report extra is not installed (pip install 'cnncalc[report]')")
+    page = tmp_path / "m.html"
+    assert run("report", str(path), "--skip-unsupported", "-o", str(page)).exit_code == 0
+    html = page.read_text()
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="cnncalc-data">', "<script>"]
+    assert html.count("</script>") == 2 and "alert(1)</script>" not in html
+
+
 @pytest.mark.parametrize("case", list(hostile()))
 def test_a_hostile_file_is_one_clear_error(case, tmp_path):
     data, message = hostile()[case]
@@ -458,6 +522,39 @@ def test_skip_unsupported_counts_an_identity_and_says_so(tmp_path):
     assert result.exit_code == 0 and "{name: cosine, type: identity}" in result.stdout
     assert result.stderr.startswith(f"{path}:1:1: warning: ONNX node 'cosine' (Cos, index 1 in the graph)")
     assert "partial" not in json.loads(run("cost", str(ROOT / "specs/mlp.yaml"), "--json").stdout)
+
+
+@pytest.mark.parametrize("args", [("cost", "--input", "8,16"), ("rf", "--input", "8,16"), ("validate",),
+                                  ("memory",), ("grad", "--batch", "2"), ("compare", "{mlp}")],
+                         ids=lambda a: " ".join(a[:2]))
+def test_every_report_of_a_skipped_node_is_partial_in_every_format(args, tmp_path):
+    """--skip-unsupported on every command that reads a spec: each report (sweeps and compare included) is marked
+    partial with the node's warning, which the table and Markdown show and CSV and JSON Lines leave to stderr."""
+    import json
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile()["unsupported op"][0])
+    command, *more = [a.format(mlp=ROOT / "specs/mlp.yaml") for a in args]
+    warning = "ONNX node 'cosine' (Cos, index 1 in the graph) is not supported"
+    doc = json.loads(run(command, str(path), *more, "--skip-unsupported", "--json").stdout)
+    assert doc["partial"] is True and any(warning in d["message"] for d in doc["diagnostics"])
+    for fmt, out, err in (("table", 1, 0), ("markdown", 1, 0), ("csv", 0, 1), ("jsonl", 0, 1)):
+        result = run(command, str(path), *more, "--skip-unsupported", "--format", fmt)
+        assert result.exit_code == 0, result.stderr
+        assert (result.stdout.count(warning), result.stderr.count(warning)) == (out, err), fmt
+    result = run(command, str(path), *more, "--format", "csv")
+    assert result.exit_code == 2 and result.stdout == "" and "--skip-unsupported" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["graph", "report", "export"])
+def test_commands_without_a_report_write_the_skipped_nodes_to_stderr(command, tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(hostile()["unsupported op"][0])
+    out = ["-o", str(tmp_path / "out")] if command != "graph" else []
+    result = run(command, str(path), *out, "--skip-unsupported")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"{path}: warning: ONNX node 'cosine' (Cos, index 1 in the graph) is not supported " \
+        "(cnncalc has no rule for this op type); counted as an identity, so the totals are partial\n"
+    assert run(command, str(path), *out).exit_code == 2
 
 
 def test_the_spec_text_is_yaml_that_reads_back_as_the_doc():

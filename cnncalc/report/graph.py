@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..errors import SpecError
 from ..graph import Graph
@@ -171,28 +172,36 @@ def mermaid_text(text: str) -> str:
 
 def to_mermaid(lg: LayerGraph) -> str:
     """A Mermaid flowchart (top to bottom): nodes `name<br>type · shape<br>cost`, block instances as subgraphs."""
-    lines = ["flowchart TB"]
     labels = {n.id: "<br>".join(mermaid_text(part) for part in _label_parts(n, lg.cost)) for n in lg.nodes}
-    counter = iter(range(1 << 62))
-
-    def emit(cluster: Cluster, indent: str) -> None:
-        lines.append(f'{indent}subgraph c{next(counter)}["{mermaid_text(cluster.label)}"]')
-        for nid in cluster.nodes:
-            lines.append(f'{indent}  {nid}["{labels[nid]}"]')
-        for child in cluster.children:
-            emit(child, indent + "  ")
-        lines.append(f"{indent}end")
-
-    in_cluster = {nid for c in _walk(lg.clusters) for nid in c.nodes}
-    for node in lg.nodes:
-        if node.id not in in_cluster:
-            lines.append(f'  {node.id}["{labels[node.id]}"]')
-    for cluster in lg.clusters:
-        emit(cluster, "  ")
+    lines = ["flowchart TB", *_nested(
+        lg, lambda nid, indent: f'{indent}{nid}["{labels[nid]}"]',
+        lambda cluster, k, indent: [f'{indent}subgraph c{k}["{mermaid_text(cluster.label)}"]'], "end")]
     for e in lg.edges:
         lines.append(f'  {e.source} -->|"{mermaid_text(e.label)}"| {e.target}' if e.label else
                      f"  {e.source} --> {e.target}")
     return "\n".join(lines) + "\n"
+
+
+def _nested(lg: LayerGraph, node_line: Callable[[str, str], str],
+            cluster_head: Callable[[Cluster, int, str], list[str]], cluster_end: str) -> list[str]:
+    """The node lines of both text formats: the nodes outside any cluster, then each cluster (numbered from 0 in
+    document order) with its head lines, its nodes and nested clusters indented, and `cluster_end`."""
+    lines: list[str] = []
+    counter = iter(range(1 << 62))
+
+    def emit(cluster: Cluster, indent: str) -> None:
+        lines.extend(cluster_head(cluster, next(counter), indent))
+        for nid in cluster.nodes:
+            lines.append(node_line(nid, indent + "  "))
+        for child in cluster.children:
+            emit(child, indent + "  ")
+        lines.append(f"{indent}{cluster_end}")
+
+    in_cluster = {nid for c in _walk(lg.clusters) for nid in c.nodes}
+    lines += [node_line(node.id, "  ") for node in lg.nodes if node.id not in in_cluster]
+    for cluster in lg.clusters:
+        emit(cluster, "  ")
+    return lines
 
 
 def _walk(clusters: list[Cluster]):
@@ -225,28 +234,16 @@ def to_dot(lg: LayerGraph) -> str:
              '  edge [color="#8a94a6", fontname="Helvetica", fontsize=9];']
     by_id = {n.id: n for n in lg.nodes}
 
-    def node_line(node: GraphNode, indent: str) -> str:
-        name, *rest = _label_parts(node, lg.cost)
+    def node_line(nid: str, indent: str) -> str:
+        name, *rest = _label_parts(by_id[nid], lg.cost)
         body = f"<B>{dot_html(name)}</B>" + "".join(f'<BR/><FONT POINT-SIZE="9">{dot_html(p)}</FONT>' for p in rest)
-        return f"{indent}{node.id} [label=<{body}>];"
+        return f"{indent}{nid} [label=<{body}>];"
 
-    counter = iter(range(1 << 62))
+    def cluster_head(cluster: Cluster, k: int, indent: str) -> list[str]:
+        return [f"{indent}subgraph cluster_{k} {{",
+                f'{indent}  label=<{dot_html(cluster.label)}>; style="rounded,dashed"; color="#9aa5b8";']
 
-    def emit(cluster: Cluster, indent: str) -> None:
-        lines.append(f"{indent}subgraph cluster_{next(counter)} {{")
-        lines.append(f'{indent}  label=<{dot_html(cluster.label)}>; style="rounded,dashed"; color="#9aa5b8";')
-        for nid in cluster.nodes:
-            lines.append(node_line(by_id[nid], indent + "  "))
-        for child in cluster.children:
-            emit(child, indent + "  ")
-        lines.append(f"{indent}}}")
-
-    in_cluster = {nid for c in _walk(lg.clusters) for nid in c.nodes}
-    for node in lg.nodes:
-        if node.id not in in_cluster:
-            lines.append(node_line(node, "  "))
-    for cluster in lg.clusters:
-        emit(cluster, "  ")
+    lines += _nested(lg, node_line, cluster_head, "}")
     for e in lg.edges:
         lines.append(f"  {e.source} -> {e.target} [label=<{dot_html(e.label)}>];" if e.label else
                      f"  {e.source} -> {e.target};")
