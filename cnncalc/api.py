@@ -67,6 +67,10 @@ def read(path: str | os.PathLike[str], limits: Limits = Limits(), *, params: Par
     from .files import read_source
     source, name = read_source(os.fspath(path), limits)
     if isinstance(source, bytes):
+        if params:
+            raise SpecError("--set sets a parameter declared in a YAML spec's `params:`; an ONNX model has none",
+                            Position(name, 1, 1), hint=f"write the spec with `cnncalc import {name} -o SPEC.yaml`, "
+                                                       "declare `params:` there and read SPEC.yaml")
         imported = _import(source, name, skip_unsupported, limits)
         with _placed(name):
             return Network(imported.text, name, limits, _param_texts(params), _input_size(input_size),

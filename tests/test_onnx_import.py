@@ -355,6 +355,17 @@ def test_import_refuses_a_yaml_spec():
     assert result.stderr.startswith(f"{ROOT / 'specs/mlp.yaml'}:1:1: error: not an ONNX model")
 
 
+def test_set_on_a_model_says_a_model_has_no_parameters(tmp_path):
+    """`--set` names a parameter of a YAML spec's `params:`: on a model it is one error at the file's first line
+    that says how to get a spec to declare it in, not a caret under a line of the imported YAML."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model([node("Relu", ["x"], ["y"])]))
+    result = run("cost", str(path), "--set", "width=2")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"{path}:1:1: error: --set sets a parameter declared in a YAML spec's")
+    assert f"cnncalc import {path} -o SPEC.yaml" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def hostile() -> dict[str, tuple[bytes, str]]:
     """name -> (file content, what the one-line error must say)."""
     import numpy as np
