@@ -91,6 +91,10 @@ def activation_backward(elements: Dim) -> Ops:
     """delta * f'(z) over `elements` values: one derivative evaluation and one mult each."""
     return Ops(mults=elements, activations=elements)
 
+BACKWARD_LINE = 220
+"""The longest docstring of `backward` that `cnncalc layers --rule backward` prints as the type's rule; a longer
+derivation states its rule in `backward_counting` too (tests/layers/test_backward.py checks the built-ins)."""
+
 GLOBAL = None
 """`rf_axes` returns this when every output depends on the whole input (global pools, flatten, linear)."""
 
@@ -279,6 +283,9 @@ class Layer:
     """How outputs depend on inputs spatially: a key of RF_RULES."""
     summary: ClassVar[str] = ""
     counting: ClassVar[str] = "nothing"
+    backward_counting: ClassVar[str] = ""
+    """The backward rule in one line, for `cnncalc layers --rule backward`, where the docstring of `backward` (which
+    derives it) is longer than BACKWARD_LINE characters; "": that docstring is the line."""
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     outputs: ClassVar[int] = 1
@@ -333,6 +340,14 @@ class Layer:
     def states_backward(cls) -> bool:
         """Whether the type states its backward rule (`backward` overridden)."""
         return cls.backward is not Layer.backward
+
+    @classmethod
+    def backward_rule(cls) -> str | None:
+        """The backward rule `cnncalc layers --rule backward` prints: `backward_counting`, else the docstring of
+        `backward` as one line; None for a type that states no backward rule."""
+        if not cls.states_backward():
+            return None
+        return cls.backward_counting or " ".join((cls.backward.__doc__ or "").split())
 
     @property
     def indexed_rf(self) -> bool:

@@ -23,6 +23,9 @@ class Conv(Layer):
     counting = ("per output element: (C_in/groups)*kh*kw mults and as many adds with bias (one fewer without); "
                 "MACs = mults; activation: 1 evaluation per output element; "
                 "params: C_out*(C_in/groups)*kh*kw + C_out if bias")
+    backward_counting = ("per output element and tap: 1 mult and 1 add for the weight gradient, as many for the "
+                         "input gradient (when the input needs one); 1 add per output element for the bias gradient; "
+                         "MACs = mults; activation: 1 derivative evaluation and 1 mult per output element")
 
     out: int = attr(INT, doc="output channels")
     kernel: tuple[int, int] = attr(PAIR, doc="kernel size")
@@ -86,6 +89,9 @@ class Linear(Layer):
     summary = "fully connected layer; reads its input flattened"
     counting = ("per output: F mults and F adds with bias (F-1 without), F = input elements; MACs = mults; "
                 "activation: 1 evaluation per output; params: out*F + out if bias")
+    backward_counting = ("out*F mults and adds for the weight gradient, as many for the input gradient (when the "
+                         "input needs one), out adds for the bias gradient; MACs = mults; activation: 1 derivative "
+                         "evaluation and 1 mult per output")
 
     out: int = attr(INT, doc="output features")
     bias: bool = attr(BOOL, True, "learned bias per output")
@@ -121,6 +127,10 @@ class ConvTranspose(Layer):
     counting = ("every input element times every tap: C_in*H_in*W_in*(C_out/groups)*kh*kw mults, each added into "
                 "the output (initialised with the bias): as many adds; cropped taps included, the formula of "
                 "ptflops and fvcore; MACs = mults; activation: 1 evaluation per output element")
+    backward_counting = ("per input element and tap: 1 mult and 1 add for the weight gradient, as many for the input "
+                         "gradient (when the input needs one), cropped taps included; 1 add per output element for "
+                         "the bias gradient; MACs = mults; activation: 1 derivative evaluation and 1 mult per output "
+                         "element")
 
     out: int = attr(INT, doc="output channels")
     kernel: tuple[int, int] = attr(PAIR, doc="kernel size")

@@ -47,6 +47,8 @@ for _name, _summary in [("relu", "max(x, 0)"), ("relu6", "min(max(x, 0), 6)"), (
 class Softmax(Activation):
     type_name = "softmax"
     summary = "softmax over channels (counted as one evaluation per element)"
+    backward_counting = ("with an input gradient: 2 mults and 2 adds per element (y * (g - sum over the channels of "
+                         "g*y)); no derivative evaluation")
 
     def backward(self, inputs: Sequence[Shape], output: Shape, input_grads: Sequence[bool], batch: int) -> Ops:
         """y = softmax(x) over the C channels of each position: dL/dx = y * (g - sum over c of g*y) (the Jacobian
@@ -73,6 +75,8 @@ class BatchNorm(Layer):
     summary = "batch normalisation at inference, folded to a per-channel scale and shift"
     counting = ("1 mult + 1 add per element; params 2*C (weight, bias); buffers 2*C (running mean, variance; "
                 "PyTorch's num_batches_tracked is not counted)")
+    backward_counting = ("per channel of m = N*H*W values (batch statistics): m mults and 2m adds for the weight and "
+                         "bias gradients; with an input gradient too, 4m+2 mults and 4m adds in all")
 
     def params(self, inputs: Sequence[Shape], output: Shape) -> Dim:
         return 2 * inputs[0][0]
@@ -147,6 +151,7 @@ class LocalResponseNorm(Layer):
     summary = "local response normalisation across `size` neighbouring channels (AlexNet, GoogLeNet v1)"
     counting = ("per element: size squares and size-1 adds for the sum, 1 mult and 1 add for k + alpha/size*sum, "
                 "1 evaluation of the power beta, 1 mult for the division: size+2 mults, size adds, 1 activation")
+    backward_counting = "with an input gradient: 5 mults and size+1 adds per element (s and s^-beta kept)"
 
     size: int = attr(INT, doc="channels in the window")
     alpha: float = attr(FLOAT, 1e-4, "scale")

@@ -31,6 +31,8 @@ class SqueezeExcitation(Layer):
     call_attributes = ("pool_call", "activation_call")
     counting = ("the sum of its six layers: adaptive_avgpool to 1x1, conv 1x1 C->squeeze with bias, activation, "
                 "conv 1x1 squeeze->C with bias, gate, mul by the input (params 2*C*squeeze + squeeze + C)")
+    backward_counting = ("the sum of its six layers' backward passes (the pool's only with an input gradient), and "
+                         "then 1 add per input element to sum the pool's and the mul's gradients")
 
     squeeze: int = attr(INT, doc="channels of the squeezed descriptor (fc1's output channels)")
     activation: str = attr(choice(*ACTIVATION_NAMES), "relu", "activation between the two 1x1 convs (torchvision: "
