@@ -6,7 +6,9 @@ ONNX ops are named `NAME/...`. The graph's outputs are the layers that no layer 
 the layer parameters and buffers (batchnorm's running mean and variance), so their element count is cnncalc's
 `params + buffers`; the other constants (Clip bounds, Reshape shapes, Pad sizes, Resize scales) are Constant
 nodes. Padding (`same` included) is written out per side as cnncalc's geometry resolves it. One function per
-layer type (`MAPPINGS`); a type without one, or an adaptive pool whose windows differ in size, is refused by name.
+layer type (`MAPPINGS`, each with the ONNX form it writes, in words, which `cnncalc layers --rule onnx` prints and
+`cnncalc import` reads back); a type without one, or an adaptive pool whose windows differ in size, is refused by
+name.
 `onnx` is imported here only (`pip install 'cnncalc[onnx]'`).
 """
 
@@ -80,8 +82,20 @@ class _Builder:
         return name
 
 
-Mapping = Callable[[_Builder, Node, list[str], str], list[str]]
+Writer = Callable[[_Builder, Node, list[str], str], list[str]]
 """(builder, node, its input value names, its output value name) -> the value names of its outputs."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one layer type exports: the function that writes its nodes, and the ONNX form it writes, in words."""
+
+    write: Writer
+    form: str
+    """The ONNX ops (by their op type) and attributes the layer becomes."""
+
+    def __call__(self, b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
+        return self.write(b, node, x, out)
 
 
 def _refuse(node: Node, message: str, hint: str | None = None) -> SpecError:
@@ -116,6 +130,15 @@ def _activation(b: _Builder, name: str, x: str, out: str, slope: float = 0.01) -
     if name == "softmax":
         return b.op("Softmax", [x], out, axis=1)
     raise ValueError(name)
+
+
+ACTIVATION_FORMS = {
+    "relu": "Relu", "relu6": "Clip(0, 6)", "leaky_relu": "LeakyRelu (alpha = slope)", "sigmoid": "Sigmoid",
+    "tanh": "Tanh", "gelu": "its erf form, Gelu's definition (Gelu itself is opset 20): Div by sqrt(2), Erf, Add 1, "
+    "Mul by 0.5 x", "silu": "Mul(x, Sigmoid(x))", "hardswish": "HardSwish",
+    "hardsigmoid": "HardSigmoid (alpha 1/6, beta 0.5: PyTorch's relu6(x + 3) / 6)", "softmax": "Softmax (axis 1)",
+}
+"""The ONNX form `_activation` writes for each activation, in words."""
 
 
 def _with_activation(b: _Builder, activation: str, op: str, inputs: list[str], out: str, **attributes) -> list[str]:
@@ -176,7 +199,7 @@ def _avgpool(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
                  pads=_pads(node), ceil_mode=int(layer.ceil_mode), count_include_pad=1)]
 
 
-def _adaptive(op_type: str) -> Mapping:
+def _adaptive(op_type: str) -> Writer:
     def mapping(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
         _, h, w = node.input_shapes[0]
         oh, ow = cast(_AdaptivePool, node.layer).output_size
@@ -190,7 +213,7 @@ def _adaptive(op_type: str) -> Mapping:
     return mapping
 
 
-def _global(op_type: str) -> Mapping:
+def _global(op_type: str) -> Writer:
     return lambda b, node, x, out: [b.op(op_type, x, out)]
 
 
@@ -226,7 +249,7 @@ def _concat(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
     return [b.op("Concat", x, out, axis=1)]
 
 
-def _binary(op_type: str) -> Mapping:
+def _binary(op_type: str) -> Writer:
     def mapping(b: _Builder, node: Node, x: list[str], out: str) -> list[str]:
         value = x[0]
         for k, other in enumerate(x[1:], 1):  # inputs beyond two: a chain, one op per extra input
@@ -285,18 +308,39 @@ def _squeeze_excitation(b: _Builder, node: Node, x: list[str], out: str) -> list
     return [b.op("Mul", [x[0], gate], out)]
 
 
+_THEN_ACTIVATION = "; with `activation:`, the activation's form after it"
+_ADAPTIVE = ("to 1x1: Global{0} (as PyTorch exports it); else {0} with kernel = stride = input / output size; "
+             "refused when the output size does not divide the input (the windows differ in size)")
+
 MAPPINGS: dict[str, Mapping] = {
-    "conv": _conv, "conv_transpose": _conv_transpose, "linear": _linear,
-    "maxpool": _maxpool, "avgpool": _avgpool,
-    "adaptive_avgpool": _adaptive("AveragePool"), "adaptive_maxpool": _adaptive("MaxPool"),
-    "global_avgpool": _global("GlobalAveragePool"), "global_maxpool": _global("GlobalMaxPool"),
-    "batchnorm": _batchnorm, "lrn": _lrn,
-    **{name: _plain_activation for name in ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu",
-                                            "hardswish", "hardsigmoid", "softmax")},
-    "flatten": _flatten, "dropout": _dropout, "identity": _identity,
-    "concat": _concat, "add": _binary("Add"), "mul": _binary("Mul"), "split": _split,
-    "channel_shuffle": _channel_shuffle, "pad": _pad, "upsample": _upsample,
-    "squeeze_excitation": _squeeze_excitation,
+    "conv": Mapping(_conv, "Conv (group, dilations, strides; pads per side as cnncalc resolves them, `same` and "
+                           "`half` included)" + _THEN_ACTIVATION),
+    "conv_transpose": Mapping(_conv_transpose, "ConvTranspose (pads, output_padding, group, dilations)"
+                              + _THEN_ACTIVATION),
+    "linear": Mapping(_linear, "Gemm (transB 1), after a Flatten (axis 1) when its input is a map" + _THEN_ACTIVATION),
+    "maxpool": Mapping(_maxpool, "MaxPool (dilations, ceil_mode, pads per side)"),
+    "avgpool": Mapping(_avgpool, "AveragePool (ceil_mode, count_include_pad 1, pads per side)"),
+    "adaptive_avgpool": Mapping(_adaptive("AveragePool"), _ADAPTIVE.format("AveragePool")),
+    "adaptive_maxpool": Mapping(_adaptive("MaxPool"), _ADAPTIVE.format("MaxPool")),
+    "global_avgpool": Mapping(_global("GlobalAveragePool"), "GlobalAveragePool"),
+    "global_maxpool": Mapping(_global("GlobalMaxPool"), "GlobalMaxPool"),
+    "batchnorm": Mapping(_batchnorm, "BatchNormalization (epsilon 1e-5; running mean and variance as initializers)"),
+    "lrn": Mapping(_lrn, "LRN (size, alpha, beta, bias = k)"),
+    **{name: Mapping(_plain_activation, form) for name, form in ACTIVATION_FORMS.items()},
+    "flatten": Mapping(_flatten, "Flatten (axis 1)"),
+    "dropout": Mapping(_dropout, "Dropout (ratio p; the identity at inference)"),
+    "identity": Mapping(_identity, "Identity"), "concat": Mapping(_concat, "Concat (axis 1)"),
+    "add": Mapping(_binary("Add"), "Add (inputs beyond two: a chain of Adds)"),
+    "mul": Mapping(_binary("Mul"), "Mul (inputs beyond two: a chain of Muls; a C x 1 x 1 input broadcast)"),
+    "split": Mapping(_split, "Split (axis 1; chunk K is the value NAME.K)"),
+    "channel_shuffle": Mapping(_channel_shuffle, "Reshape (1, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), Reshape "
+                                                 "(1, C, H, W)"),
+    "pad": Mapping(_pad, "Pad (constant zeros)"),
+    "upsample": Mapping(_upsample, "Resize: nearest with asymmetric coordinates and floor (PyTorch's rule), bilinear "
+                                   "as linear with align_corners or pytorch_half_pixel; `scale` as scales, `size` as "
+                                   "sizes"),
+    "squeeze_excitation": Mapping(_squeeze_excitation, "GlobalAveragePool, Conv 1x1, the activation's form, Conv 1x1, "
+                                                       "the gate's form, Mul with the input"),
 }
 """The ONNX mapping of every layer type that exports."""
 

@@ -5,6 +5,7 @@ parameter counts from cnncalc's `params` + `buffers` and, for ResNet-50, torchvi
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -263,3 +264,35 @@ layers:
     assert np.allclose(got["ge"], np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2))))(x), atol=1e-5)
     joined = np.concatenate([x, got["hs"]], axis=1)  # channels 0, 2, 1, 3: the two groups interleaved
     assert np.array_equal(got["sh"], joined[:, [0, 2, 1, 3]])
+
+
+FORMS_TOO = """
+name: forms_too
+input: [4, 8, 8]
+layers:
+  - {name: c, type: conv, out: 4, kernel: 1, activation: tanh}
+  - {name: r, type: relu}
+  - {name: a2, type: adaptive_avgpool, output_size: 2, input: r}
+  - {name: gm, type: adaptive_maxpool, output_size: 1, input: r}
+  - {name: gap, type: global_avgpool, input: r}
+  - {name: s, type: softmax, input: gap}
+"""
+
+
+@pytest.mark.parametrize("text", [EVERY_TYPE, FORMS_TOO], ids=["every_type", "forms_too"])
+def test_each_form_names_the_ops_its_layer_exports(text):
+    """`MAPPINGS[type].form` (what `cnncalc layers --rule onnx` prints) names every ONNX op type the export writes
+    for a layer of that type, or the activation's form (ACTIVATION_FORMS) where the layer has an activation."""
+    from cnncalc.onnx_export import ACTIVATION_FORMS, MAPPINGS
+    graph = cnncalc.load(text)
+    layers = {node.name: node for node in graph.layers}
+    seen = set()
+    for op in export(graph).model.graph.node:
+        if op.op_type == "Constant":
+            continue
+        node = layers[op.name.split("/")[0]]
+        seen.add(node.type)
+        forms = [MAPPINGS[node.type].form] + [ACTIVATION_FORMS[getattr(node.layer, key)] for key in
+                                              ("activation", "gate") if getattr(node.layer, key, "none") != "none"]
+        assert any(op.op_type in re.findall(r"[A-Za-z]+", form) for form in forms), (node.type, op.op_type, forms)
+    assert seen == {node.type for node in graph.layers}

@@ -1,6 +1,7 @@
 """Memory in bytes (`cnncalc memory`): weights, the live activations of inference, and one training step.
 
-The rules, stated once (the README and the JSON's `assumptions` repeat them):
+The rules, stated once (`cnncalc layers --rule memory` and the README print them, with each type's entry of SAVED
+and PYTORCH; the JSON's `assumptions` sum them up):
 
 - Every value (parameter, buffer, activation, gradient, optimizer state) takes the bytes of `--dtype` (DTYPES);
   two exceptions keep their own type whatever the dtype: max-pool indices are int64 (8 bytes, as PyTorch saves
@@ -25,8 +26,8 @@ The rules, stated once (the README and the JSON's `assumptions` repeat them):
   input of avgpool and of adaptive_avgpool to other than 1x1); measured, with each storage counted once and
   parameters and buffers left out, by scripts/measure_saved_tensors.py into tests/data/saved_tensors.json, which
   the tests compare with every torchvision network of the zoo and unet_small. An in-place activation keeps the
-  same storages as an out-of-place one (its output is the storage the next layer keeps, one storage either way):
-  `inplace: true` changes the peaks, not the kept bytes.
+  same storages as an out-of-place one (its output is the storage the next layer keeps, one storage either
+  way), so `inplace: true` changes the peaks, not the kept bytes.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ MASK_BYTES = 1
 """Bytes of one dropout-mask element (bool)."""
 
 VIEWS = {"flatten", "identity", "split"}
-"""Layer types whose outputs are views of their input (no new storage); dropout is one in inference."""
+"""Layer types whose outputs are views of their input (no new storage)."""
+INFERENCE_VIEWS = {"dropout"}
+"""Layer types whose outputs are views of their input in inference only (new tensors in training)."""
 
 SAVED = {
     "conv": "its input (for the weight gradient); with a fused activation, its output too",
@@ -94,6 +97,17 @@ CONVENTIONS = ("cnncalc", "pytorch")
 def saves(kind: str, convention: str) -> str:
     """What a layer type keeps for the backward pass, in words, by `convention`."""
     return PYTORCH.get(kind, SAVED[kind]) if convention == "pytorch" else SAVED[kind]
+
+
+def storage(kind: str, inplace: bool) -> str:
+    """Where a layer type's outputs live (the storage rule of the module docstring), in words; `inplace`: whether
+    the type has the attribute `inplace`."""
+    if kind in VIEWS:
+        return "a view of its input"
+    if kind in INFERENCE_VIEWS:
+        return "a view in inference, new in training"
+    return "new, or its input's with inplace: true" if inplace else "new"
+
 
 _KEEPS_OUTPUT = {"relu", "sigmoid", "tanh", "softmax"}
 """Activations whose derivative reads their output (the others read their input)."""
@@ -163,7 +177,7 @@ def storages(graph: Graph, width: int, training: bool) -> Storages:
     of: dict[tuple[int, int], tuple[int, int]] = {(0, 0): (0, 0)}
     size = {(0, 0): width * int(numel(graph.input))}
     for node in graph.layers:
-        views = (node.type in VIEWS or (node.type == "dropout" and not training)
+        views = (node.type in VIEWS or (node.type in INFERENCE_VIEWS and not training)
                  or getattr(node.layer, "inplace", False))  # an activation or add marked inplace: true
         for k, shape in enumerate(node.outputs):
             if views:
