@@ -444,15 +444,40 @@ def schema() -> None:
         _fail(exc.format())
 
 
+class LayerRule(str, Enum):
+    """`cnncalc layers --rule` (report.table.LAYER_RULES)."""
+
+    forward = "forward"
+    backward = "backward"
+    memory = "memory"
+    onnx = "onnx"
+
+
 @app.command()
-def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False, no_color: NoColorOpt = False) -> None:
-    """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named)."""
+def layers(convention: ConventionOpt = "cnncalc", wide: WideOpt = False, no_color: NoColorOpt = False,
+           rule: Annotated[LayerRule, typer.Option(help="which rule of every type: forward (counting; with "
+                                                   "--convention), backward (cost --training; which types grad "
+                                                   "runs), memory (what memory keeps), onnx (export's form)")]
+           = LayerRule.forward, as_json: Annotated[bool, typer.Option("--json", help="write one JSON document: "
+                                                                      "every type with every rule")] = False) -> None:
+    """Every layer type with its attributes, defaults and counting rule (of a tool's convention, if named), or with
+    its backward, memory or ONNX rule (--rule)."""
     from .plugins import summary
-    from .report.table import convention_text, layers_table, metrics_text, reflow
+    from .report.table import convention_text, layers_table, metrics_text, reflow, rule_table, rule_text
     try:
+        if (rule.value != "forward" or as_json) and convention != "cnncalc":
+            raise SpecError(f"--convention {convention} is a forward counting convention; "
+                            f"{'--json' if as_json else '--rule ' + rule.value} has none",
+                            hint="leave out --convention, or --rule forward")
         plugins = summary(load=True)  # first: a plug-in's layer types join the table
-        write_stdout(_render(reflow(convention_text(convention)), metrics_text(convention), layers_table(convention),
-                             *plugins, wide=wide))
+        if as_json:
+            import json
+            from .report.table import layers_document
+            write_stdout(json.dumps(layers_document(), indent=2, ensure_ascii=False))
+        else:
+            items = ([reflow(convention_text(convention)), metrics_text(convention), layers_table(convention)]
+                     if rule.value == "forward" else [reflow(rule_text(rule.value)), rule_table(rule.value)])
+            write_stdout(_render(*items, *plugins, wide=wide))
     except SpecError as exc:
         _fail(exc.format())
 

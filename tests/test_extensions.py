@@ -232,5 +232,27 @@ def test_layers_command(extended):
         assert "unsupported" in line, line
 
 
+@pytest.mark.parametrize("rule,cells", [
+    ("backward", ["— not supported by cnncalc cost --training", "— not supported by cnncalc grad"]),
+    ("memory", ["—", "— not supported by cnncalc memory"]),
+    ("onnx", ["— not supported by cnncalc export"]),
+])
+def test_layers_command_rules(extended, rule, cells):
+    """A plug-in's type appears under every --rule; the rules it does not state show "—" and which command lacks
+    them (a type without `backward`, a SAVED entry, an ONNX mapping or a grad rule)."""
+    text = _run("layers", "--rule", rule, "--wide")
+    row = next(line for line in text.splitlines() if line.strip().startswith("probe "))
+    assert row.split()[0] == "probe"
+    rest = row[row.index("probe") + len("probe"):]
+    assert [cell.strip() for cell in re.split(r"\s{2,}", rest.strip())] == cells
+
+
+def test_layers_json(extended):
+    """The plug-in's type in `cnncalc layers --json`, with None for every rule it does not state."""
+    probe = next(t for t in json.loads(_run("layers", "--json"))["types"] if t["type"] == "probe")
+    assert probe["rules"] == {"forward": "3 adds per output element", "backward": None, "grad": False,
+                              "storage": None, "saves": None, "saves_pytorch": None, "onnx": None}
+
+
 def test_registries_are_restored():
     assert "probe" not in REGISTRY and "reads" not in METRICS

@@ -4,9 +4,10 @@ and which give way first on a narrow terminal (`priority`; see cnncalc.report.re
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from ..analyzers import METRICS
-from ..layers import REGISTRY, fields_of
+from ..layers import REGISTRY, Layer, fields_of
 from ..layers.base import __doc__ as CONVENTION_DOC
 from .render import DEFAULT_PRIORITY, NAME, REQUIRED, TEXT, Column, Table
 
@@ -249,6 +250,96 @@ def metrics_text(convention: str = "cnncalc") -> str:
         lines += [f"- {', '.join(m.columns)} (with --training)\n  {m.doc}" for m in METRICS.values()
                   if m.training_only]
     return "\nColumns of `cnncalc cost` (JSON keys; the extra totals after the column sums):\n" + "\n".join(lines)
+
+
+LAYER_RULES = ("forward", "backward", "memory", "onnx")
+"""`cnncalc layers --rule`: which rule of every layer type it shows (forward: the counting rule)."""
+
+
+def unsupported(command: str) -> str:
+    """The cell of a layer type that `command` has no rule for (a plug-in's type)."""
+    return f"— not supported by cnncalc {command}"
+
+
+def rule_text(rule: str) -> str:
+    """The statement of `rule`'s convention, where the code states it: the backward paragraph of the layer base
+    module's docstring, the docstring of cnncalc.analyzers.memory_bytes, or of cnncalc.onnx_export."""
+    if rule == "backward":
+        text = CONVENTION_DOC or ""
+        return text[text.index("Backward convention"):].strip()
+    if rule == "memory":
+        from ..analyzers import memory_bytes
+        return (memory_bytes.__doc__ or "").strip()
+    if rule == "onnx":
+        from .. import onnx_export
+        return (onnx_export.__doc__ or "").strip()
+    return convention_text()
+
+
+def layer_rules(name: str, cls: type[Layer]) -> dict[str, Any]:
+    """Every rule of one layer type, from the objects the analyzers use (None: not supported): `forward` (its
+    `counting`), `backward` (`Layer.backward_rule`), `grad` (a bool: whether cnncalc.grad.rules has it), `storage` and
+    `saves` and `saves_pytorch` (cnncalc.analyzers.memory_bytes: `storage`, SAVED, PYTORCH), `onnx`
+    (cnncalc.onnx_export.MAPPINGS's `form`)."""
+    from .. import onnx_export
+    from ..analyzers import memory_bytes
+    from ..grad.rules import RULES
+    inplace = any(f.name == "inplace" for f in fields_of(cls))
+    memory = name in memory_bytes.SAVED
+    return {"forward": cls.counting, "backward": cls.backward_rule(), "grad": name in RULES,
+            "storage": memory_bytes.storage(name, inplace) if memory else None,
+            "saves": memory_bytes.saves(name, "cnncalc") if memory else None,
+            "saves_pytorch": memory_bytes.saves(name, "pytorch") if memory else None,
+            "onnx": onnx_export.MAPPINGS[name].form if name in onnx_export.MAPPINGS else None}
+
+
+def layers_document() -> dict:
+    """`cnncalc layers --json`: every convention's statement (`rule_text`) and every registered type with its
+    attributes (`default` None: required) and every rule (`layer_rules`)."""
+    types = []
+    for name, cls in sorted(REGISTRY.items()):
+        attributes = [{"name": f.name, "accepts": f.metadata["kind"].describe, "doc": f.metadata["doc"],
+                       "default": None if f.default is dataclasses.MISSING else
+                       f.metadata["shown"] or _default(f.default)} for f in fields_of(cls)]
+        types.append({"type": name, "summary": cls.summary, "rf": cls.rf, "attributes": attributes,
+                      "rules": layer_rules(name, cls)})
+    return {"schema_version": 1, "conventions": {rule: rule_text(rule) for rule in LAYER_RULES}, "types": types}
+
+
+def rule_table(rule: str) -> Table:
+    """Every registered layer type with `rule`'s column(s) (forward: `layers_table`); a rule a type lacks (a plug-in's
+    type) shows `unsupported`."""
+    if rule == "forward":
+        return layers_table()
+    rows: list[tuple[str, ...]] = []
+    for name, cls in sorted(REGISTRY.items()):
+        rules = layer_rules(name, cls)
+        if rule == "backward":
+            rows.append((name, rules["backward"] or unsupported("cost --training"),
+                         "yes" if rules["grad"] else unsupported("grad")))
+        elif rule == "memory":
+            kept = rules["saves"]
+            if kept is not None and rules["saves_pytorch"] != kept:
+                kept += f"; --convention pytorch: {rules['saves_pytorch']}"
+            rows.append((name, rules["storage"] or "—", kept or unsupported("memory")))
+        else:
+            rows.append((name, rules["onnx"] or unsupported("export")))
+    first = Column("type", kind=NAME, priority=REQUIRED)
+    if rule == "backward":
+        return Table("layer types and their backward rules (`cnncalc cost --training`)", (
+            first, Column("backward rule", kind=TEXT, priority=REQUIRED),
+            Column("cnncalc grad", kind=TEXT, priority=REQUIRED)), rows,
+            caption="each rule is derived in the docstring of the type's `backward`; cnncalc grad: the types it "
+                    "runs (cnncalc/grad/rules.py)")
+    if rule == "memory":
+        return Table("layer types and what cnncalc memory counts for them", (
+            first, Column("output storage", kind=TEXT, priority=REQUIRED),
+            Column("kept for the backward pass", kind=TEXT, priority=REQUIRED)), rows,
+            caption="kept: the cnncalc convention (SAVED), and where PyTorch's autograd keeps other tensors, "
+                    "--convention pytorch (PYTORCH), in cnncalc/analyzers/memory_bytes.py")
+    return Table("layer types and their ONNX form (`cnncalc export`; `cnncalc import` reads it back)", (
+        first, Column("ONNX form", kind=TEXT, priority=REQUIRED)), rows,
+        caption="op types of ONNX opset 17; MAPPINGS in cnncalc/onnx_export.py")
 
 
 def graph_table(doc: dict) -> Table:
