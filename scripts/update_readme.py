@@ -12,6 +12,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -20,7 +21,7 @@ import cnncalc  # noqa: E402
 from cnncalc import conventions  # noqa: E402
 from cnncalc.analyzers import Step  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
-from cnncalc.report.table import convention_text  # noqa: E402
+from cnncalc.report.table import convention_text, layer_rules, rule_text  # noqa: E402
 
 
 def _load(path: Path) -> cnncalc.Graph:
@@ -84,6 +85,50 @@ def counting() -> str:
         for name in names:
             rules.setdefault(REGISTRY[name].counting, []).append(name)
     return "\n".join(_bullet(f"- {_types(names)}: {rule}") for rule, names in rules.items())
+
+
+def _by_rule(rule: Callable[[str], str]) -> dict[str, list[str]]:
+    """Layer types grouped by the text `rule` gives each (family order, as `counting`)."""
+    groups: dict[str, list[str]] = {}
+    for names in _families().values():
+        for name in names:
+            groups.setdefault(rule(name), []).append(name)
+    return groups
+
+
+def _rules(name: str) -> dict:
+    return layer_rules(name, REGISTRY[name])
+
+
+def backward_rules() -> str:
+    """Each layer type's backward rule, as `cnncalc layers --rule backward` prints it."""
+    return "\n".join(_bullet(f"- {_types(names)}: {rule}")
+                     for rule, names in _by_rule(lambda name: _rules(name)["backward"]).items())
+
+
+def memory_convention() -> str:
+    """The memory rules of cnncalc/analyzers/memory_bytes.py's docstring, as `cnncalc layers --rule memory`."""
+    text = rule_text("memory")
+    return "```\n" + text[text.index("The rules, stated once"):] + "\n```"
+
+
+def _kept(name: str) -> str:
+    rules = _rules(name)
+    pytorch = f"; `--convention pytorch`: {rules['saves_pytorch']}" if rules["saves_pytorch"] != rules["saves"] else ""
+    return f"output {rules['storage']}; kept: {rules['saves']}{pytorch}"
+
+
+def memory_rules() -> str:
+    """What each layer type keeps for the backward pass and where its output lives (SAVED, PYTORCH, storage)."""
+    return "\n".join(_bullet(f"- {_types(names)}: {rule}") for rule, names in _by_rule(_kept).items())
+
+
+def onnx_forms() -> str:
+    """Each layer type's ONNX form (MAPPINGS), as `cnncalc layers --rule onnx` prints it."""
+    lines = ["| layer type | ONNX |", "|---|---|"]
+    lines += [f"| {_types(names)} | {form.replace('|', '&#124;')} |"
+              for form, names in _by_rule(lambda name: _rules(name)["onnx"]).items()]
+    return "\n".join(lines)
 
 
 def _bullet(text: str) -> str:
@@ -226,7 +271,8 @@ def formats() -> str:
 SECTIONS = {"zoo": zoo_table, "convention": convention, "layer-types": layer_types, "counting": counting,
             "conventions": conventions_table, "json-cost": json_cost, "optimizers": optimizers,
             "training": training_figures, "memory": memory_figures, "rf-picture": rf_picture,
-            "cost-sorted": cost_sorted, "cost-plot": cost_plot, "formats": formats}
+            "cost-sorted": cost_sorted, "cost-plot": cost_plot, "formats": formats, "backward-rules": backward_rules,
+            "memory-convention": memory_convention, "memory-rules": memory_rules, "onnx-forms": onnx_forms}
 
 
 def render(readme: str) -> str:
