@@ -389,17 +389,20 @@ class Network:
         with _placed(self.name):
             return layer_graph(self.graph, doc, cost, collapse)
 
-    def html_report(self, convention: str = "cnncalc", sizes: Sizes | None = None) -> str:
+    def html_report(self, convention: str = "cnncalc", sizes: Sizes | None = None, training: bool = False,
+                    batch: int | None = None, optimizer: str | None = None) -> str:
         """The self-contained HTML page of `cnncalc report` (needs jinja2, `cnncalc[report]`): the documents of
-        `cost(convention)` and `rf()` and, with `sizes`, of `cost_sweep(sizes, convention)`, drawn."""
+        `cost(convention, training=, batch=, optimizer=)` and `rf()` and, with `sizes`, of `cost_sweep(sizes,
+        convention, ...)` (of one training step with `training`, as `cost` counts), drawn."""
         from . import __version__
         from .report.html import render_report, require_jinja
         from .report.graph import layer_graph
         with _placed(self.name):
             require_jinja()  # before any work
-        cost = self.cost(convention).document
+        step = dict(training=training, batch=batch, optimizer=optimizer)
+        cost = self.cost(convention, **step).document
         rf = self.rf().document
-        sweep = None if sizes is None else self.cost_sweep(sizes, convention).document
+        sweep = None if sizes is None else self.cost_sweep(sizes, convention, **step).document
         with _placed(self.name):
             return render_report(cost, rf, layer_graph(self.graph, cost), sweep, __version__,
                                  layer_graph(self.graph, cost, collapse=True))

@@ -344,13 +344,15 @@ def report(spec: SpecArg,
                                                 show_default=False)],
            convention: ConventionOpt = "cnncalc", sizes: InputOpt = None,
            max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-           sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
+           sets: SetOpt = None, skip_unsupported: SkipOpt = False, training: TrainingOpt = False,
+           batch: BatchOpt = None, optimizer: OptimizerOpt = None) -> None:
     """One self-contained HTML page: totals, graph, layer table, receptive field and, with --input sweeps, the
-    totals by size (needs cnncalc[report])."""
+    totals by size; with --training, of one training step (needs cnncalc[report])."""
     try:
         check_output(output, required=True)
         network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
-        write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None), output)
+        write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None, training, batch,
+                                         optimizer and optimizer.value), output)
         _warn(network)
     except SpecError as exc:
         _fail(exc.format())
