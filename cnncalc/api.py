@@ -399,10 +399,9 @@ class Network:
         from .report.graph import layer_graph
         with _placed(self.name):
             require_jinja()  # before any work
-        step = dict(training=training, batch=batch, optimizer=optimizer)
-        cost = self.cost(convention, **step).document
+        cost = self.cost(convention, None, training, batch, optimizer).document
         rf = self.rf().document
-        sweep = None if sizes is None else self.cost_sweep(sizes, convention, **step).document
+        sweep = None if sizes is None else self.cost_sweep(sizes, convention, training, batch, optimizer).document
         with _placed(self.name):
             return render_report(cost, rf, layer_graph(self.graph, cost), sweep, __version__,
                                  layer_graph(self.graph, cost, collapse=True))

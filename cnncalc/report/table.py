@@ -104,9 +104,9 @@ def sorted_rows(rows: list[dict], column: str) -> list[dict]:
     return sorted(rows, key=lambda row: (row[column] is None, -(row[column] or 0)))
 
 
-def _sorted_caption(table: Table, column: str, bar: str = "") -> Table:
-    """`table`'s caption led by what `--sort` did (and what its bar shows)."""
-    caption = f"sorted by {column}, the largest first (equal ones in file order){bar}; " + table.caption
+def _sorted_caption(table: Table, title: str, bar: str = "") -> Table:
+    """`table`'s caption led by what `--sort` did, by the column headed `title` (and what its bar shows)."""
+    caption = f"sorted by {title}, the largest first (equal ones in file order){bar}; " + table.caption
     return dataclasses.replace(table, caption=caption.rstrip("; "))
 
 
