@@ -28,7 +28,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar, Union
 
 from .errors import Position, SpecError
 from .graph import Graph, load
@@ -389,17 +389,19 @@ class Network:
         with _placed(self.name):
             return layer_graph(self.graph, doc, cost, collapse)
 
-    def html_report(self, convention: str = "cnncalc", sizes: Sizes | None = None) -> str:
+    def html_report(self, convention: str = "cnncalc", sizes: Sizes | None = None, training: bool = False,
+                    batch: int | None = None, optimizer: str | None = None) -> str:
         """The self-contained HTML page of `cnncalc report` (needs jinja2, `cnncalc[report]`): the documents of
-        `cost(convention)` and `rf()` and, with `sizes`, of `cost_sweep(sizes, convention)`, drawn."""
+        `cost(convention, training=, batch=, optimizer=)` and `rf()` and, with `sizes`, of `cost_sweep(sizes,
+        convention, ...)` (of one training step with `training`, as `cost` counts), drawn."""
         from . import __version__
         from .report.html import render_report, require_jinja
         from .report.graph import layer_graph
         with _placed(self.name):
             require_jinja()  # before any work
-        cost = self.cost(convention).document
+        cost = self.cost(convention, None, training, batch, optimizer).document
         rf = self.rf().document
-        sweep = None if sizes is None else self.cost_sweep(sizes, convention).document
+        sweep = None if sizes is None else self.cost_sweep(sizes, convention, training, batch, optimizer).document
         with _placed(self.name):
             return render_report(cost, rf, layer_graph(self.graph, cost), sweep, __version__,
                                  layer_graph(self.graph, cost, collapse=True))
@@ -509,23 +511,27 @@ class Report:
             return render(*self.renderables())
 
 
+_Sortable = TypeVar("_Sortable", bound="SortableReport")
+
+
 @dataclass(frozen=True)
-class CostReport(Report):
-    """`cnncalc cost`: per-layer counts (`rows()`) and their `totals`."""
+class SortableReport(Report):
+    """A report of rows that `--sort COLUMN` lists by one of its columns (`sortable_columns`): the largest first,
+    equal ones and rows without a value (None) in file order after the others; the document keeps file order."""
 
     sort_by: str | None = None
-    """A key of the document's `columns` (`--sort`): the table and `rows()` list the rows by it, the largest first
+    """A key of `sortable_columns()` (`--sort`): the table and `rows()` list the rows by it, the largest first
     (equal ones in file order), the table with a bar of it; the document itself keeps file order."""
 
-    @property
-    def totals(self) -> dict:
-        return self.document["totals"]
+    def sortable_columns(self) -> list[str]:
+        """The row keys `sorted` accepts."""
+        raise NotImplementedError
 
-    def sorted(self, column: str) -> CostReport:
-        """This report listed by `column`, the largest first (`cnncalc cost --sort COLUMN`); SpecError, naming the
-        columns there are, for another name."""
+    def sorted(self: _Sortable, column: str) -> _Sortable:
+        """This report listed by `column`, the largest first (`--sort COLUMN`); SpecError, naming the columns there
+        are, for another name."""
         from difflib import get_close_matches
-        columns = self.document["columns"]
+        columns = self.sortable_columns()
         if column not in columns:
             close = get_close_matches(column, columns, 1)
             raise SpecError(f"--sort: no column {_clip(column)!r} in this report", Position(self.file, 1, 1),
@@ -537,8 +543,20 @@ class CostReport(Report):
         rows = super().rows()
         if self.sort_by is None:
             return rows
-        column = self.sort_by
-        return sorted(rows, key=lambda row: -row[column])  # stable: equal counts in file order
+        from .report.table import sorted_rows
+        return sorted_rows(rows, self.sort_by)
+
+
+@dataclass(frozen=True)
+class CostReport(SortableReport):
+    """`cnncalc cost`: per-layer counts (`rows()`) and their `totals`."""
+
+    @property
+    def totals(self) -> dict:
+        return self.document["totals"]
+
+    def sortable_columns(self) -> list[str]:
+        return self.document["columns"]
 
     def renderables(self) -> list:
         from .report.table import cost_table, diagnostic_lines
@@ -628,18 +646,25 @@ class ShapesReport(Report):
                 *diagnostic_lines(self.document)]
 
 
-class GradReport(Report):
+class GradReport(SortableReport):
     """`cnncalc grad`: per layer, the norms of the gradients of its weight and of its output."""
+
+    def sortable_columns(self) -> list[str]:
+        return ["weight_grad_norm", "output_grad_norm"]
 
     def renderables(self) -> list:
         from .report.table import diagnostic_lines, grad_table
-        return [grad_table(self.document), *diagnostic_lines(self.document)]
+        return [grad_table(self.document, self.sort_by), *diagnostic_lines(self.document)]
 
 
-class MemoryReport(Report):
+class MemoryReport(SortableReport):
     """`cnncalc memory`: per layer, the bytes of its weights, output and (in training) what it keeps; the totals and
     the peaks."""
 
+    def sortable_columns(self) -> list[str]:
+        from .report.table import memory_columns
+        return [key for key, _ in memory_columns(self.document)]
+
     def renderables(self) -> list:
         from .report.table import diagnostic_lines, memory_table
-        return [memory_table(self.document), *diagnostic_lines(self.document)]
+        return [memory_table(self.document, self.sort_by), *diagnostic_lines(self.document)]

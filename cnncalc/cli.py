@@ -32,6 +32,10 @@ ShowOpt = Annotated[bool, typer.Option("--show", help="with --at: draw the input
 PlotOpt = Annotated[bool, typer.Option("--plot", help="with an --input sweep: plot it instead of the table")]
 SortOpt = Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="rows by this count (a JSON key: "
                                                 "params, macs, ...), the largest first, with a bar")]
+MemorySortOpt = Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="rows by this byte column (a "
+                                                      "JSON key: live_bytes, ...), the largest first, with a bar")]
+GradSortOpt = Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="rows by weight_grad_norm or "
+                                                    "output_grad_norm, the largest first, layers without one last")]
 FormatName = Enum("FormatName", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
 FormatOpt = Annotated[Optional[FormatName], typer.Option("--format", help="; ".join(
     f"{f.name}: {f.help}" for f in FORMATS.values()), show_default=False)]
@@ -230,12 +234,13 @@ def grad(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_colo
                                                 "mean over the batch of the sum of the outputs")] = "mse",
          output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
          max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
-         sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
+         sets: SetOpt = None, skip_unsupported: SkipOpt = False, sort: GradSortOpt = None) -> None:
     """Gradient norms per layer after a forward and backward pass of a random batch (numpy): where they vanish."""
     def analyse():
+        _drawn(as_json, fmt, sort=sort)
         network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, command="grad")
-        return network.grad(init, seed, batch, loss)
+        return _viewed(network.grad(init, seed, batch, loss), sizes, sort=sort)
     _run(analyse, as_json, output, wide, fmt)
 
 
@@ -263,12 +268,14 @@ def memory(spec: SpecArg, as_json: JsonOpt = False, fmt: FormatOpt = None, no_co
                                                                 "convention, or what PyTorch's autograd keeps on CPU")]
            = MemoryConvention.cnncalc, output: OutputOpt = None, max_layers: MaxLayersOpt = DEFAULT.max_layers,
            max_bytes: MaxBytesOpt = DEFAULT.max_bytes, wide: WideOpt = False, sizes: OneInputOpt = None,
-           sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
+           sets: SetOpt = None, skip_unsupported: SkipOpt = False, sort: MemorySortOpt = None) -> None:
     """Bytes of the weights, the peak of live activations and, with --training, of one training step."""
     def analyse():
+        _drawn(as_json, fmt, sort=sort)
         network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
         _one_size(network, sizes, command="memory")
-        return network.memory(dtype.value, batch, training, optimizer and optimizer.value, convention.value)
+        return _viewed(network.memory(dtype.value, batch, training, optimizer and optimizer.value, convention.value),
+                       sizes, sort=sort)
     _run(analyse, as_json, output, wide, fmt)
 
 
@@ -337,13 +344,15 @@ def report(spec: SpecArg,
                                                 show_default=False)],
            convention: ConventionOpt = "cnncalc", sizes: InputOpt = None,
            max_layers: MaxLayersOpt = DEFAULT.max_layers, max_bytes: MaxBytesOpt = DEFAULT.max_bytes,
-           sets: SetOpt = None, skip_unsupported: SkipOpt = False) -> None:
+           sets: SetOpt = None, skip_unsupported: SkipOpt = False, training: TrainingOpt = False,
+           batch: BatchOpt = None, optimizer: OptimizerOpt = None) -> None:
     """One self-contained HTML page: totals, graph, layer table, receptive field and, with --input sweeps, the
-    totals by size (needs cnncalc[report])."""
+    totals by size; with --training, of one training step (needs cnncalc[report])."""
     try:
         check_output(output, required=True)
         network = _read(spec, max_layers, max_bytes, sets, sizes, skip_unsupported)
-        write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None), output)
+        write_atomic(network.html_report(convention, sizes if _sweeps(sizes) else None, training, batch,
+                                         optimizer and optimizer.value), output)
         _warn(network)
     except SpecError as exc:
         _fail(exc.format())
@@ -421,7 +430,7 @@ def _drawn(as_json: bool, fmt: Optional[Enum], **views) -> None:
 
 
 def _viewed(report, sizes: Optional[str], show: bool = False, plot: bool = False, sort: Optional[str] = None):
-    """`report` as `--show`, `--plot` or `--sort` asks (see api.RfReport, SweepReport, CostReport)."""
+    """`report` as `--show`, `--plot` or `--sort` asks (see api.RfReport, SweepReport, SortableReport)."""
     if plot and not _sweeps(sizes):
         raise SpecError("--plot draws a sweep over input sizes, and --input gives one size or none",
                         hint="sweep with --input START:STOP:STEP or a list, such as --input 32:1024:32")

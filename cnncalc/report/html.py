@@ -50,7 +50,7 @@ def render_report(cost: dict, rf: dict, lg: LayerGraph, sweep: dict | None, vers
     shade = DEFAULT_SHADE if DEFAULT_SHADE in columns else columns[0]
     maxima = {c: max((row[c] for row in cost["layers"]), default=0) for c in columns}
     placed = layout(lg)
-    convention = _convention_statement(cost["convention"])
+    convention = _convention_statement(cost["convention"], "training" in cost)
     context = {
         "doc": cost, "columns": columns, "shade": shade, "version": version,
         "name": printable(cost["spec"]), "input": "x".join(map(str, cost["input"])),
@@ -72,14 +72,21 @@ def render_report(cost: dict, rf: dict, lg: LayerGraph, sweep: dict | None, vers
 
 LABELS = {"params": "parameters", "buffers": "buffers", "mults": "multiplications", "adds": "additions",
           "comparisons": "comparisons", "activations": "activations", "macs": "MACs",
-          "activation_elements": "output elements", "peak_activation_elements": "peak live elements"}
-"""Headings of the cost columns; a column not named here (a plug-in's metric) is shown by its key."""
+          "activation_elements": "output elements", "peak_activation_elements": "peak live elements",
+          "backward_mults": "backward multiplications", "backward_adds": "backward additions",
+          "backward_activations": "backward activations", "backward_macs": "backward MACs",
+          "training_macs": "training MACs", "optimizer_state": "optimizer state",
+          "optimizer_mults": "optimizer multiplications", "optimizer_adds": "optimizer additions",
+          "optimizer_roots": "optimizer square roots"}
+"""Headings of the cost columns (`--training`'s too); a column not named here (a plug-in's metric) is shown by its
+key."""
 
 
-def _convention_statement(convention: str) -> str:
+def _convention_statement(convention: str, training: bool) -> str:
+    """The counting convention; the backward pass's too for a training step."""
     from .table import convention_text
     text = convention_text(convention)
-    return text.split("\n\nBackward convention", 1)[0]
+    return text if training else text.split("\n\nBackward convention", 1)[0]
 
 
 def _data_island(data: dict) -> str:

@@ -4,7 +4,7 @@ and which give way first on a narrow terminal (`priority`; see cnncalc.report.re
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 from ..analyzers import METRICS
 from ..layers import REGISTRY, Layer, fields_of
@@ -74,7 +74,7 @@ def cost_table(doc: dict, sort: str | None = None) -> Table:
         *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
         [(row["name"], row["type"], _shape(row["output"]), *(_n(row[c]) for c, _ in columns))
          for row in rows], caption=caption, show_footer=True)
-    return table if sort is None else _with_bar(table, doc, rows, sort, 3)
+    return table if sort is None else _with_bar(table, rows, sort, 3 + doc["columns"].index(sort) + 1)
 
 
 def group_table(doc: dict, sort: str | None = None) -> Table:
@@ -87,34 +87,41 @@ def group_table(doc: dict, sort: str | None = None) -> Table:
         *(_count(c, title, _n(doc["totals"][c])) for c, title in columns)),
         [(group["group"], _n(group["layers"]), *(_n(group[c]) for c, _ in columns)) for group in rows],
         caption=_extra_totals(doc), show_footer=True)
-    return table if sort is None else _with_bar(table, doc, rows, sort, 2)
+    return table if sort is None else _with_bar(table, rows, sort, 2 + doc["columns"].index(sort) + 1)
 
 
 SORT_BAR_CELLS = 10
-"""Width of a full bar of `cost --sort`, in terminal cells (each split in eighths): the row with the largest count."""
+"""Width of a full bar of `--sort`, in terminal cells (each split in eighths): the row with the largest value."""
 SORT_BAR_PRIORITY = 62
-"""The bar of `cost --sort` gives way on a narrow terminal after the minor counts and the mults and adds (which
-restate the MACs for most layers), before the layer type, params and MACs; the sorted column is never hidden."""
+"""The bar of `--sort` gives way on a narrow terminal after the minor counts and the mults and adds (which restate
+the MACs for most layers), before the layer type, params and MACs; the sorted column is never hidden."""
 
 
 def sorted_rows(rows: list[dict], column: str) -> list[dict]:
-    """`rows` by `column`, the largest first; rows with equal counts keep their order (file order for layers)."""
-    return sorted(rows, key=lambda row: -row[column])
+    """`rows` by `column`, the largest first; rows with equal values keep their order (file order for layers), and
+    rows without one (None: a layer without a weight in `cnncalc grad`) come last, in file order. The one ordering
+    of every `--sort` (tables and `Report.rows()`)."""
+    return sorted(rows, key=lambda row: (row[column] is None, -(row[column] or 0)))
 
 
-def _with_bar(table: Table, doc: dict, rows: list[dict], column: str, first_count: int) -> Table:
-    """`table` (whose count columns start at index `first_count`, in `doc["columns"]` order) with a bar column after
-    the count `column`: each row's count as a share of the largest, linear."""
-    title = _title_of(column)
-    at = first_count + doc["columns"].index(column) + 1
+def _sorted_caption(table: Table, title: str, bar: str = "") -> Table:
+    """`table`'s caption led by what `--sort` did, by the column headed `title` (and what its bar shows)."""
+    caption = f"sorted by {title}, the largest first (equal ones in file order){bar}; " + table.caption
+    return dataclasses.replace(table, caption=caption.rstrip("; "))
+
+
+def _with_bar(table: Table, rows: list[dict], column: str, at: int, shown: Callable[[int], str] = _n) -> Table:
+    """`table`, whose `rows` are sorted by `column`, with a bar column right after that column (the first `at`
+    cells of a row end with it): each row's value as a share of the largest, linear, the largest written by `shown`;
+    the sorted column is never hidden. Every `--sort` table but grad's draws its bar here."""
+    title = table.columns[at - 1].header
     largest = max((row[column] for row in rows), default=0)
     bars = [linear_bar(row[column], largest, SORT_BAR_CELLS) for row in rows]
     columns = (*table.columns[:at - 1], dataclasses.replace(table.columns[at - 1], priority=REQUIRED),
                Column(f"{title} bar", priority=SORT_BAR_PRIORITY), *table.columns[at:])
-    caption = (f"sorted by {title}, the largest first (equal ones in file order); bar: {title} as a share of the "
-               f"largest, {_n(largest)}; " + table.caption)
-    return dataclasses.replace(table, columns=columns, caption=caption.rstrip("; "),
-                               rows=[(*cells[:at], bar, *cells[at:]) for cells, bar in zip(table.rows, bars)])
+    barred = dataclasses.replace(table, columns=columns,
+                                 rows=[(*cells[:at], bar, *cells[at:]) for cells, bar in zip(table.rows, bars)])
+    return _sorted_caption(barred, title, f"; bar: {title} as a share of the largest, {shown(largest)}")
 
 
 def compare_tables(doc: dict) -> list[Table]:
@@ -428,10 +435,13 @@ def _norm(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}" if value == 0 else f"{value:.2e}"
 
 
-def grad_table(doc: dict) -> Table:
+def grad_table(doc: dict, sort: str | None = None) -> Table:
     """Per layer: the weight's scheme, the norms of the weight and output gradients, each with a log-scale bar
-    (one scale for both columns, so that bars compare across them)."""
-    rows = doc["layers"]
+    (one scale for both columns, so that bars compare across them). With `sort` (`weight_grad_norm` or
+    `output_grad_norm`) the rows go largest first, layers without that norm last, and no linear bar is added: the
+    norms span many decades (the vanishing ones are the point), where a share of the largest would draw nothing for
+    most rows, while the log bars, ordered, show the decay as a staircase."""
+    rows = doc["layers"] if sort is None else sorted_rows(doc["layers"], sort)
     scale = log_scale([v for row in rows for v in (row["weight_grad_norm"], row["output_grad_norm"]) if v])
     decades = (scale[1] - scale[0]) / BAR_CELLS
     title = (f"gradient norms: {doc['spec']} (input {_shape(doc['input'])}, batch {doc['batch']}, init "
@@ -439,7 +449,7 @@ def grad_table(doc: dict) -> Table:
     caption = (f"bars: log10 scale from 1e{scale[0]:+d} (empty) to 1e{scale[1]:+d} (full), one █ = {decades:.3g} "
                f"decades; ||dL/dW|| of the weight (biases left out), ||dL/dy|| of the output; loss "
                f"{doc['loss_value']:.4g}")
-    return Table(title, (
+    table = Table(title, (
         Column("layer", kind=NAME, priority=REQUIRED), Column("type", kind=NAME, priority=50),
         Column("init", kind=NAME, priority=40), Column("weight grad", "right", priority=REQUIRED),
         Column("log weight grad", priority=80), Column("output grad", "right", priority=REQUIRED),
@@ -447,6 +457,10 @@ def grad_table(doc: dict) -> Table:
         [(row["name"], row["type"], row["init"] or "-", _norm(row["weight_grad_norm"]),
           log_bar(row["weight_grad_norm"], scale), _norm(row["output_grad_norm"]),
           log_bar(row["output_grad_norm"], scale)) for row in rows], caption=caption)
+    if sort is None:
+        return table
+    return _sorted_caption(table, "||dL/dW||" if sort == "weight_grad_norm" else "||dL/dy||", ", layers without "
+                           "one (-) last")
 
 
 # ----------------------------------------------------------------------------------------------- cnncalc memory
@@ -459,15 +473,23 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def memory_table(doc: dict) -> Table:
+def memory_columns(doc: dict) -> list[tuple[str, str]]:
+    """(row key, heading) of the byte columns of the memory table of `doc`, in table order: the columns
+    `cnncalc memory --sort` takes."""
+    columns = [("parameter_bytes", "params"), ("output_bytes", "output"), ("live_bytes", "live (inference)")]
+    if doc["training"]:
+        columns += [("gradient_bytes", "grads"), ("optimizer_state_bytes", "opt state"),
+                    ("saved_activation_bytes", "kept for backward")]
+    return columns
+
+
+def memory_table(doc: dict, sort: str | None = None) -> Table:
     """Per layer: its weights, its output, the live activations while it runs and, in training, its gradient,
-    optimizer state and kept activations; the totals as the footer (exact bytes are in the JSON)."""
+    optimizer state and kept activations; the totals as the footer (exact bytes are in the JSON). With `sort` (a
+    key of `memory_columns`), most first, with a bar (as `cost_table`)."""
     training = doc["training"]
-    keys = ["parameter_bytes", "output_bytes", "live_bytes"]
-    heads = ["params", "output", "live (inference)"]
-    if training:
-        keys += ["gradient_bytes", "optimizer_state_bytes", "saved_activation_bytes"]
-        heads += ["grads", "opt state", "kept for backward"]
+    keys = [key for key, _ in memory_columns(doc)]
+    heads = [head for _, head in memory_columns(doc)]
     totals = doc["totals"]
     foot = {"parameter_bytes": totals["parameter_bytes"], "gradient_bytes": totals["gradient_bytes"],
             "optimizer_state_bytes": totals["optimizer_state_bytes"],
@@ -476,7 +498,8 @@ def memory_table(doc: dict) -> Table:
     columns += [Column(h, "right", priority=REQUIRED if k in ("parameter_bytes", "saved_activation_bytes")
                        else 60, footer=human_bytes(foot[k]) if foot.get(k) is not None else "")
                 for k, h in zip(keys, heads)]
-    rows = [[row["name"], row["type"], *(human_bytes(row[k]) for k in keys)] for row in doc["layers"]]
+    layers = doc["layers"] if sort is None else sorted_rows(doc["layers"], sort)
+    rows = [[row["name"], row["type"], *(human_bytes(row[k]) for k in keys)] for row in layers]
     mode = f"training, {doc['optimizer']}" if training else "inference"
     title = f"memory: {doc['spec']} (input {_shape(doc['input'])}, batch {doc['batch']}, {doc['dtype']}, {mode})"
     peaks = [f"peak inference {human_bytes(totals['peak_inference_bytes'])}"]
@@ -484,4 +507,6 @@ def memory_table(doc: dict) -> Table:
         peaks.append(f"peak training {human_bytes(totals['peak_training_bytes'])}")
     caption = (", ".join(peaks) + f"; buffers {human_bytes(totals['buffer_bytes'])}; KiB = 1024 B; exact bytes "
                "and the schedule assumed, and what each layer keeps: --json")
-    return Table(title, tuple(columns), rows, caption=caption, show_footer=True)
+    table = Table(title, tuple(columns), rows, caption=caption, show_footer=True)
+    return table if sort is None else _with_bar(table, layers, sort, 2 + keys.index(sort) + 1,
+                                                lambda n: f"{human_bytes(n)} ({n:,} B)")

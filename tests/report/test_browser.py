@@ -1,7 +1,8 @@
 """The report as a person sees it: opened from disk in headless Chromium (the system's, driven by Playwright).
 
 One browser for the module. Checked: no console error or uncaught exception, one graph node per layer, sorting
-by a column heading, shading by a chosen column, the tooltip, the blocks view, dark mode; a screenshot is saved.
+by a column heading, shading by a chosen column, the tooltip, the blocks view and picking a block's rows by its
+node, a training step's columns, dark mode; a screenshot is saved.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def browser(tmp_path_factory):
 def made(tmp_path: Path, spec: str, *args: str) -> tuple[Path, dict]:
     out = tmp_path / (Path(spec).stem + ".html")
     assert CliRunner().invoke(app, ["report", spec, "-o", str(out), *args]).exit_code == 0
-    doc = json.loads(CliRunner().invoke(app, ["cost", spec, "--json"]).stdout)
+    step = list(args)
+    if "--input" in step:  # a sweep: the page's table is that of the spec's own input
+        del step[step.index("--input"):step.index("--input") + 2]
+    doc = json.loads(CliRunner().invoke(app, ["cost", spec, "--json", *step]).stdout)
     return out, doc
 
 
@@ -103,8 +107,31 @@ def test_resnet50_renders_sorts_shades_and_explains(browser, tmp_path):
     assert page.locator("svg.graph[data-view=blocks]").is_visible() and not page.locator(layers_view).is_visible()
     assert page.locator("svg.graph[data-view=blocks] .node.block").count() == len(
         {row["block"] for row in doc["layers"] if "block" in row})
+    # clicking a block's node picks the rows of its layers, as a layer's node picks its row
+    picked = "#layers tbody tr.picked"
+    page.click("svg.graph[data-view=blocks] .node.block[data-block='1']")
+    members = [str(i) for i, row in enumerate(doc["layers"]) if row.get("block", "").split("/")[0] == "layer1_1"]
+    assert len(members) > 1
+    assert page.eval_on_selector_all(picked, "rows => rows.map(r => r.dataset.i)") == members
+    page.click("svg.graph[data-view=blocks] .node.layer >> nth=0")  # a loose layer's node: its one row instead
+    loose = next(i for i, row in enumerate(doc["layers"]) if "block" not in row)
+    assert page.eval_on_selector_all(picked, "rows => rows.map(r => r.dataset.i)") == [str(loose)]
     page.screenshot(path=str(tmp_path / "resnet50.png"))
     assert (tmp_path / "resnet50.png").stat().st_size > 10_000
+    assert errors == []
+    page.close()
+
+
+def test_a_training_page_shades_by_the_training_columns(browser, tmp_path):
+    path, doc = made(tmp_path, RESNET50, "--training", "--batch", "8", "--optimizer", "adam")
+    page, errors = opened(browser, path)
+    options = page.eval_on_selector_all("#shade option", "options => options.map(o => o.value)")
+    assert options == doc["columns"] and {"backward_macs", "training_macs", "optimizer_state"} <= set(options)
+    training = [row["training_macs"] for row in doc["layers"]]
+    page.select_option("#shade", "training_macs")
+    assert page.text_content("#shade-max") == f"{max(training):,}"
+    page.click("#layers th[data-col=training_macs]")
+    assert column(page, "training_macs") == sorted(training, reverse=True)
     assert errors == []
     page.close()
 

@@ -79,8 +79,12 @@ def cost_json(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
+TRAINING = ("--training", "--batch", "8", "--optimizer", "adam")
+
+
 @pytest.mark.parametrize("args", [(NAIVE,), (RESNET50,), (RESNET50, "--convention", "fvcore"),
-                                  (RESNET50, "--input", "160")], ids=["naive", "resnet50", "fvcore", "input-160"])
+                                  (RESNET50, "--input", "160"), (RESNET50, *TRAINING), (NAIVE, "--training")],
+                         ids=["naive", "resnet50", "fvcore", "input-160", "training-adam", "training"])
 def test_totals_and_every_cell_are_those_of_cost_json(tmp_path, args):
     _, page = report(tmp_path, *args)
     doc = cost_json(*args)
@@ -123,6 +127,35 @@ def test_the_blocks_view_has_one_node_per_block_instance(tmp_path):
     sums = json.loads(page.island)["blocks"]
     first = [row for row in doc["layers"] if row.get("block") == "layer1_0"]
     assert sums[0]["name"] == "layer1_0" and sums[0]["macs"] == f"{sum(r['macs'] for r in first):,}"
+
+
+def test_a_training_page_shows_and_shades_the_training_columns(tmp_path):
+    text, page = report(tmp_path, RESNET50, *TRAINING)
+    doc = cost_json(RESNET50, *TRAINING)
+    training = ["backward_macs", "training_macs", "optimizer_state"]
+    assert set(training) <= set(doc["columns"])  # what `cost --training --optimizer adam` counts
+    options = re.findall(r'<option value="([^"]+)"', text)
+    assert options == doc["columns"]  # the shading choice list: every column, the training ones included
+    assert all(key in page.totals for key in training)
+    assert "one training step, batch <b>8</b>, optimizer <b>adam</b>" in text
+    assert "Backward convention" in text  # the convention panel states how the backward pass is counted
+    plain_text, plain = report(tmp_path, RESNET50)
+    assert "Backward convention" not in plain_text and "backward_macs" not in plain.totals
+
+
+def test_a_training_sweep_is_that_of_cost(tmp_path):
+    _, page = report(tmp_path, NAIVE, "--input", "32:64:32", "--training")
+    sweep = json.loads(run("cost", NAIVE, "--input", "32:64:32", "--training", "--json").stdout)
+    assert json.loads(page.island)["sweep"] == sweep and "training_macs" in sweep["sweep"][0]
+
+
+@pytest.mark.parametrize("args, fragment", [(("--batch", "4"), "--batch counts a training step"),
+                                            (("--training", "--convention", "fvcore"), "reports no backward pass")])
+def test_training_options_are_checked_before_any_file(tmp_path, args, fragment):
+    out = tmp_path / "net.html"
+    result = run("report", NAIVE, "-o", str(out), *args)
+    assert result.exit_code == 2 and not out.exists() and fragment in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_a_sweep_draws_the_totals_by_size(tmp_path):

@@ -1,6 +1,7 @@
-"""`cnncalc cost --sort COLUMN`: the table's rows in the order this file sorts the JSON rows (largest first, equal
-ones in file order), a bar per row whose length is the count's share of the largest (within half an eighth of a
-cell), unknown columns refused with the list of the report's columns, and the JSON left in file order."""
+"""`--sort COLUMN` of `cnncalc cost`, `memory` and `grad`: the table's rows in the order this file sorts the JSON rows
+(largest first, equal ones in file order, rows without a value last), a bar per row whose length is the value's share
+of the largest (within half an eighth of a cell; grad keeps its log bars instead), unknown columns refused with the
+list of the report's columns, and the JSON left in file order."""
 
 from __future__ import annotations
 
@@ -51,15 +52,20 @@ def test_sorted_rows_and_bars(column, group_by):
     assert result.exit_code == 0 and result.stderr == ""
     lines = table_rows(result.stdout, {row[name] for row in doc[key]})
     assert [line.split()[0] for line in lines] == [row[name] for row in expected]
-    largest = expected[0][column]
     header = next(line for line in result.stdout.splitlines() if " bar" in line)
-    start = re.search(r"\S+ bar", header).start()  # the bar column is left-aligned under its heading
+    check_bars(lines, expected, column, re.search(r"\S+ bar", header).start())
+    assert "the largest first" in result.stdout and f"{expected[0][column]:,}" in result.stdout
+
+
+def check_bars(lines: list[str], expected: list[dict], column: str, start: int) -> None:
+    """Each line's bar (starting at `start`, the bar column being left-aligned under its heading) is its row's share
+    of the largest `column`, within half an eighth of a cell; at least an eighth when positive, none for 0."""
+    largest = expected[0][column]
     for line, row in zip(lines, expected):
         bar = "".join(ch for ch in line[start:start + CELLS + 2] if ch == "█" or ch in EIGHTHS)
         exact = row[column] / largest * CELLS * 8
         assert abs(eighths(bar) - exact) <= 0.5 or (row[column] > 0 and eighths(bar) == 1 and exact < 1), row
         assert (eighths(bar) == 0) == (row[column] == 0)
-    assert "the largest first" in result.stdout and f"{largest:,}" in result.stdout
 
 
 def test_json_keeps_file_order_and_rows_follow_the_sort():
@@ -127,3 +133,117 @@ def test_sort_orders_the_rows_of_every_row_format(fmt):
 def test_pictures_are_refused_in_row_formats(args):
     result = invoke(*args)
     assert result.exit_code == 2 and result.stdout == "" and "writes rows only" in result.stderr
+
+
+# ------------------------------------------------------------------------------------- memory --sort, grad --sort
+
+MEMORY_HEADINGS = {"parameter_bytes": "params", "output_bytes": "output", "live_bytes": "live (inference)",
+                   "gradient_bytes": "grads", "optimizer_state_bytes": "opt state",
+                   "saved_activation_bytes": "kept for backward"}  # the README's memory table
+
+
+def largest_first(rows: list[dict], column: str) -> list[dict]:
+    """`rows` by `column`, the largest first, equal ones in file order, those without a value (None) after them."""
+    valued = [row for row in rows if row[column] is not None]
+    return sorted(valued, key=lambda row: -row[column]) + [row for row in rows if row[column] is None]
+
+
+@pytest.mark.parametrize("spec, column, extra", [
+    (HW5, "parameter_bytes", []),  # y1, conv3 and conv4 hold the same weights: file order
+    (RESNET18, "live_bytes", []), (RESNET18, "output_bytes", ["--batch", "8"]),
+    (RESNET18, "saved_activation_bytes", ["--training"]),
+    (RESNET18, "optimizer_state_bytes", ["--training", "--optimizer", "adam"]),
+])
+def test_memory_sorted_rows_and_bars(spec, column, extra):
+    doc = json.loads(invoke("memory", spec, "--json", *extra).stdout)
+    expected = largest_first(doc["layers"], column)
+    result = invoke("memory", spec, "--sort", column, "--wide", *extra)
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = table_rows(result.stdout, {row["name"] for row in doc["layers"]})
+    assert [line.split()[0] for line in lines] == [row["name"] for row in expected]
+    heading = f"{MEMORY_HEADINGS[column]} bar"
+    header = next(line for line in result.stdout.splitlines() if heading in line)
+    check_bars(lines, expected, column, header.index(heading))
+    assert f"({expected[0][column]:,} B)" in result.stdout  # the largest, exact, in the caption
+
+
+@pytest.mark.parametrize("column", ["weight_grad_norm", "output_grad_norm"])
+def test_grad_sorts_its_rows_and_keeps_its_log_bars(column):
+    doc = json.loads(invoke("grad", HW5, "--json").stdout)
+    expected = largest_first(doc["layers"], column)
+    assert any(row[column] is None for row in doc["layers"]) or column == "output_grad_norm"
+    result = invoke("grad", HW5, "--sort", column, "--wide")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = table_rows(result.stdout, {row["name"] for row in doc["layers"]})
+    assert [line.split()[0] for line in lines] == [row["name"] for row in expected]
+    header = next(line for line in result.stdout.splitlines() if "log weight grad" in line)
+    assert " bar" not in header  # no linear bar beside the log ones
+    start = header.index("log weight grad" if column == "weight_grad_norm" else "log output grad")
+    lengths = [eighths(line[start:start + 26]) for line in lines]
+    assert lengths == sorted(lengths, reverse=True)  # a log bar grows with its norm: ordered rows, ordered bars
+    assert "the largest first" in result.stdout
+
+
+def test_grad_ties_keep_file_order():
+    # hw5's maxpool y2 passes its input's gradient through unchanged: y1 and y2 have the same output norm
+    doc = json.loads(invoke("grad", HW5, "--json").stdout)
+    norms = [row["output_grad_norm"] for row in doc["layers"]]
+    assert len(set(norms)) < len(norms)
+    order = [row["name"] for row in cnncalc.read(HW5).grad().sorted("output_grad_norm").rows()]
+    assert order == [row["name"] for row in largest_first(doc["layers"], "output_grad_norm")]
+
+
+def test_memory_and_grad_json_keep_file_order_and_rows_follow_the_sort():
+    network = cnncalc.read(HW5)
+    memory = network.memory(training=True).sorted("saved_activation_bytes")
+    assert memory.to_json() == network.memory(training=True).to_json()
+    assert [row["saved_activation_bytes"] for row in memory.rows()] == sorted(
+        (row["saved_activation_bytes"] for row in network.memory(training=True).rows()), reverse=True)
+    grad = network.grad().sorted("weight_grad_norm")
+    assert grad.to_json() == network.grad().to_json()
+    assert [row["weight_grad_norm"] for row in grad.rows()][-2:] == [None, None]  # the two maxpools, last
+
+
+@pytest.mark.parametrize("args, columns", [
+    (["memory", HW5, "--sort", "live"], "parameter_bytes, output_bytes, live_bytes"),
+    (["memory", HW5, "--training", "--sort", "gradient"],
+     "parameter_bytes, output_bytes, live_bytes, gradient_bytes, optimizer_state_bytes, saved_activation_bytes"),
+    (["grad", HW5, "--sort", "macs"], "weight_grad_norm, output_grad_norm"),
+])
+def test_memory_and_grad_unknown_column_names_the_choices(args, columns):
+    result = invoke(*args)
+    assert result.exit_code == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert f"the columns: {columns}" in result.stderr
+
+
+def test_gradient_bytes_sort_only_in_training():
+    result = invoke("memory", HW5, "--sort", "gradient_bytes")
+    assert result.exit_code == 2 and "no column 'gradient_bytes'" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["memory", "grad"])
+def test_memory_and_grad_refuse_sort_with_json(command):
+    column = "live_bytes" if command == "memory" else "weight_grad_norm"
+    for args in (["--json"], ["--format", "json"]):
+        result = invoke(command, HW5, "--sort", column, *args)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "--sort changes only the printed output" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "markdown"])
+@pytest.mark.parametrize("command, spec, column", [("memory", RESNET18, "live_bytes"),
+                                                   ("grad", HW5, "weight_grad_norm")])
+def test_memory_and_grad_sort_the_rows_of_every_row_format(fmt, command, spec, column):
+    doc = json.loads(invoke(command, spec, "--json").stdout)
+    expected = [row["name"] for row in largest_first(doc["layers"], column)]
+    text = invoke(command, spec, "--sort", column, "--format", fmt).stdout
+    if fmt == "csv":
+        head, *body = text.splitlines()
+        at = head.split(",").index("name")
+        names = [line.split(",")[at] for line in body]
+    elif fmt == "jsonl":
+        names = [json.loads(line)["name"] for line in text.splitlines()]
+    else:
+        cells = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+        names = [cell.replace("\\_", "_") for cell in cells[1:1 + len(expected)]]
+    assert names == expected

@@ -83,9 +83,13 @@
     g.addEventListener("mouseleave", () => { tip.hidden = true; });
     g.addEventListener("click", () => {
       for (const el of document.querySelectorAll(".picked")) el.classList.remove("picked");
-      const tr = rowByIndex.get(g.dataset.row);
       g.classList.add("picked");
-      if (tr) { tr.classList.add("picked"); tr.scrollIntoView({block: "center", behavior: "smooth"}); }
+      // a layer's node picks its row; a collapsed block's, the rows of every layer in it (nested blocks too)
+      const picked = g.dataset.block === undefined ? [rowByIndex.get(g.dataset.row)].filter(Boolean) :
+        rows.flatMap((row, i) => row.block !== undefined &&
+          row.block.split("/")[0] === blocks[Number(g.dataset.block)].name ? [rowByIndex.get(String(i))] : []);
+      for (const tr of picked) tr.classList.add("picked");
+      if (picked.length) picked[0].scrollIntoView({block: "center", behavior: "smooth"});
     });
   }
 
