@@ -547,7 +547,6 @@ class SortableReport(Report):
         return sorted_rows(rows, self.sort_by)
 
 
-@dataclass(frozen=True)
 class CostReport(SortableReport):
     """`cnncalc cost`: per-layer counts (`rows()`) and their `totals`."""
 
