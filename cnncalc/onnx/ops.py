@@ -1,533 +1,21 @@
-"""`cnncalc import`: an ONNX model read back as a spec (the YAML a person would write), and ONNX files as SPEC.
-
-What is read: the graph's one input (NCHW or (N, F); the batch dimension, fixed or symbolic, is taken as 1), its
-nodes in topological order, the dimensions of the initializers (never their values, so weights stored as external
-data are fine) and the values of small constants (Reshape shapes, Pad sizes, Resize scales, Clip bounds, Split
-sizes, Slice bounds), which must be in the file itself. One handler per ONNX op type (`HANDLERS`) turns a node,
-and the nodes it absorbs, into one spec entry; an op type without a handler, or a node whose form the spec cannot
-say (a Clip other than (0, 6), a Slice that is not along channels), is refused by name, op type and index in the
-graph's node list, or with `skip_unsupported` replaced by an identity (where its output has its input's shape)
-and reported.
-
-Folding: an activation after Conv, ConvTranspose, Gemm or MatMul(+Add) becomes the layer's `activation:`;
-Mul(x, Sigmoid(x)) is silu, the erf form of Gelu is gelu, Clip(0, 6) is relu6, MatMul + Add of a bias is linear,
-Flatten and the Reshape to (N, -1) are flatten, ReduceMean over H and W is a global average pool (`call: method`,
-the trace of PyTorch's `x.mean((2, 3))`), GlobalAveragePool -> 1x1 Conv -> activation -> 1x1 Conv -> gate -> Mul
-is squeeze_excitation, Reshape -> Transpose -> Reshape of the channel shuffle is channel_shuffle. A pattern the
-graph repeats under several scopes (PyTorch's modules `layer1.1`, `layer1.2`) is a block, and a run of identical
-layers or instances in a chain is one entry with `repeat:` (`_group_blocks`, `_collapse_repeats`).
-A model written by `cnncalc export` (producer_name "cnncalc") is read by its own naming convention instead (see
-cnncalc.onnx_export: the ONNX values of one layer are named `LAYER` or `LAYER/...`): a node is folded into a
-layer only where the names say it belongs to it, and a run becomes `repeat: N` only where the copies are named
-`NAME_1` .. `NAME_N`, so that spec -> ONNX -> spec gives back the layers the spec had.
-
-Names: a layer is named after its node (PyTorch's scope names `/layer1/layer1.0/conv1/Conv` become
-`layer1_0_conv1`), made valid for a spec (letters, digits, `_` and `-`; `input` is the network's) and unique.
-`onnx` is imported here only, and only when an ONNX file is read (`pip install 'cnncalc[onnx]'`).
+"""The handlers of `cnncalc import`: one per ONNX op type (`HANDLERS`), each reading a node, and the nodes it folds
+in (an activation, a bias Add, the parts of gelu's erf form, squeeze-excitation, a channel shuffle), into one spec
+entry through the `_Reader` of cnncalc.onnx.model; the integer arithmetic on shapes that exporters leave in the
+graph (`_shape_arithmetic`) and the values of small constants (`_const`).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import struct
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from .errors import Position, SpecError
-from .layers.elementwise import ACTIVATION_NAMES
-from .source import Limits
+from ..layers.elementwise import ACTIVATION_NAMES
+from .model import MAX_DIM, SMALL_CONSTANT, Handler, Tensor, _Activation, _Reader, _spec_name, _Unsupported
 
-NODES_PER_LAYER = 10
-"""Most ONNX nodes read per layer of `--max-layers` (a layer takes up to 7 nodes and their constants)."""
+_SAME_SIZE = "_output_size_is_input_size"
+"""Marks an adaptive pool whose output size is its input's, known only once the shapes are."""
 
-SMALL_CONSTANT = 4096
-"""Most elements of a constant whose values are read (shapes, pads, scales, sizes, bounds)."""
-
-MAX_DIM = (1 << 31) - 1
-"""Largest dimension accepted from the graph, larger than any tensor a runtime allocates (a hostile file may claim
-anything)."""
-
-_NAME_CHAR = re.compile(r"[^A-Za-z0-9_\-]+")
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A node `skip_unsupported` replaced by an identity."""
-
-    index: int
-    node: str
-    op_type: str
-    reason: str
-    layer: str
-
-    def diagnostic(self) -> dict:
-        return {"severity": "warning", "code": "onnx-node-skipped",
-                "message": f"ONNX node {self.node!r} ({self.op_type}, index {self.index} in the graph) is not "
-                           f"supported ({self.reason}); counted as an identity, so the totals are partial",
-                "layers": [self.layer]}
-
-
-@dataclass(frozen=True)
-class Imported:
-    """The spec read from an ONNX model: as plain data (what `cnncalc.from_dict` takes), as YAML text, and the
-    nodes skipped (only with `skip_unsupported`)."""
-
-    doc: dict
-    text: str
-    skipped: tuple[Skipped, ...] = ()
-
-
-def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise SpecError("reading an ONNX model needs the onnx package, which is not installed",
-                        hint="pip install 'cnncalc[onnx]'") from None
-    return onnx
-
-
-def load_model(data: bytes, name: str) -> Any:
-    """The ModelProto serialised in `data`; SpecError (at FILE:1:1) when it is not one."""
-    onnx = _onnx()
-    top = Position(name, 1, 1)
-    try:
-        model = onnx.ModelProto.FromString(data)
-    except Exception as exc:  # google.protobuf's DecodeError, or a RuntimeError of the C++ parser
-        raise SpecError(f"not an ONNX model: the file is not a valid ModelProto ({type(exc).__name__})", top,
-                        hint="the file may be truncated or not ONNX; a YAML spec is UTF-8 text") from None
-    if not model.HasField("graph") or not model.graph.node:
-        raise SpecError("not an ONNX model: it holds no graph nodes", top,
-                        hint="the file may be truncated or not ONNX; a YAML spec is UTF-8 text")
-    return model
-
-
-def read_onnx(data: bytes, name: str, skip_unsupported: bool = False, limits: Limits = Limits()) -> Imported:
-    """The spec of the ONNX model serialised in `data` (the file `name`); SpecError at FILE:1:1 for a file that is
-    not ONNX, a graph that is not valid (a cycle, a value nothing produces), an unsupported node, and a graph of
-    more than NODES_PER_LAYER * `limits.max_layers` nodes."""
-    model = load_model(data, name)
-    if len(model.graph.node) > NODES_PER_LAYER * limits.max_layers:
-        raise SpecError(f"the ONNX graph has {len(model.graph.node):,} nodes, more than {NODES_PER_LAYER} per layer "
-                        f"of the limit of {limits.max_layers:,} layers", Position(name, 1, 1),
-                        hint="raise the limit with --max-layers")
-    try:
-        return _Reader(model, name, skip_unsupported, limits).read()
-    except SpecError as exc:
-        if exc.position is None:
-            exc.position = Position(name, 1, 1)
-        raise
-    except RecursionError:
-        raise SpecError("the ONNX graph nests too deeply", Position(name, 1, 1)) from None
-    except (IndexError, KeyError) as exc:  # a node without an input or attribute its op needs (schemas checked)
-        raise SpecError(f"the ONNX graph is damaged: a node lacks an input or attribute cnncalc reads "
-                        f"({type(exc).__name__}: {exc})", Position(name, 1, 1), hint="check the model with "
-                        "onnx.checker.check_model") from None
-
-
-# ------------------------------------------------------------------------------------------------ the reader
-
-@dataclass(frozen=True)
-class Tensor:
-    """A value of the network: `ref` is how the spec names it (a layer, `S.K` of a split, or `input`)."""
-
-    ref: str
-    rank: int
-    channels: int | None
-
-
-class _Unsupported(Exception):
-    """A node the spec cannot express; `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class _Activation:
-    kind: str
-    attrs: dict
-    nodes: tuple[int, ...]
-    output: str
-
-
-Handler = Callable[["_Reader", int], None]
-
-
-class _Reader:
-    """One pass over the graph in topological order; `entries` collects the spec's layers."""
-
-    def __init__(self, model: Any, name: str, skip_unsupported: bool, limits: Limits) -> None:
-        self.onnx = _onnx()
-        self.limits = limits
-        self.model = model
-        self.file = name
-        self.skip_unsupported = skip_unsupported
-        self.by_names = model.producer_name == "cnncalc"
-        self.graph = model.graph
-        self.initializers = {t.name: t for t in self.graph.initializer}
-        self.constants: dict[str, Any] = {}
-        self.shapes: dict[str, list] = {}
-        """Integers computed from the shapes of layer outputs (`_shape_arithmetic`); None where a height or width
-        enters, which the reader does not track."""
-        self.values: dict[str, Tensor] = {}
-        self.entries: list[dict] = []
-        self.used_names: set[str] = set()
-        self.done: set[int] = set()
-        self.skipped: list[Skipped] = []
-        self.outputs = {v.name for v in self.graph.output}
-        self.scopes: dict[str, tuple[str, str, str]] = {}
-        """Layer name -> (its first scope, the rest as one name, its op type): what groups layers into blocks."""
-        self._inferred: dict[str, list[int]] | None = None
-
-    # --- graph structure
-
-    def _order(self) -> None:
-        """Nodes in topological order (`self.nodes`, their original index in `self.index`), who reads each value."""
-        nodes = list(self.graph.node)
-        producer: dict[str, int] = {}
-        for k, node in enumerate(nodes):
-            for out in node.output:
-                if not out:
-                    continue
-                if out in producer or out in self.initializers:
-                    raise SpecError(f"ONNX value {out!r} is produced twice (node {self._label(k, node)})")
-                producer[out] = k
-        known = set(self.initializers) | {v.name for v in self.graph.input}
-        pending = [0] * len(nodes)
-        readers: dict[int, list[int]] = {k: [] for k in range(len(nodes))}
-        for k, node in enumerate(nodes):
-            for value in set(node.input):
-                if not value or value in known and value not in producer:
-                    continue
-                if value not in producer:
-                    raise SpecError(f"node {self._label(k, node)} reads {value!r}, which no node, graph input or "
-                                    "initializer provides", hint="the model is incomplete (a missing initializer?)")
-                pending[k] += 1
-                readers[producer[value]].append(k)
-        ready = [k for k in range(len(nodes)) if pending[k] == 0]
-        order: list[int] = []
-        import heapq
-        heapq.heapify(ready)
-        while ready:  # Kahn's algorithm, the smallest index first: a sorted graph keeps its order
-            k = heapq.heappop(ready)
-            order.append(k)
-            for j in readers[k]:
-                pending[j] -= 1
-                if pending[j] == 0:
-                    heapq.heappush(ready, j)
-        if len(order) < len(nodes):
-            k = min(set(range(len(nodes))) - set(order))
-            raise SpecError(f"the ONNX graph has a cycle through node {self._label(k, nodes[k])}",
-                            hint="an ONNX graph is acyclic; the file is damaged")
-        self.nodes = [nodes[k] for k in order]
-        self.index = order
-        position = {k: pos for pos, k in enumerate(order)}
-        self.producer = {out: position[k] for out, k in producer.items()}
-        self.consumers: dict[str, list[int]] = {}
-        for pos, node in enumerate(self.nodes):
-            for value in node.input:
-                if value:
-                    self.consumers.setdefault(value, []).append(pos)
-
-    def _label(self, k: int, node: Any) -> str:
-        return f"{node.name or '(unnamed)'!r} ({node.op_type}, index {k} in the graph)"
-
-    def label(self, pos: int) -> str:
-        return self._label(self.index[pos], self.nodes[pos])
-
-    # --- values
-
-    def attrs(self, pos: int) -> dict:
-        helper = self.onnx.helper
-        return {a.name: helper.get_attribute_value(a) for a in self.nodes[pos].attribute}
-
-    def tensor(self, value: str) -> Tensor:
-        if value in self.values:
-            return self.values[value]
-        raise _Unsupported(f"its input {value!r} is a constant or a value cnncalc did not read as a layer output")
-
-    def is_tensor(self, value: str) -> bool:
-        return value in self.values
-
-    def const(self, value: str) -> list:
-        """The values of a small constant (a Constant node's output, read or not yet, an initializer, or a value
-        computed from the channels of a layer output), flattened."""
-        if _evaluated(self, value):
-            if None in self.shapes[value]:
-                raise _Unsupported(f"{value!r} is computed from the height or width of a layer output, which cnncalc "
-                                   "does not read from the graph")
-            return list(self.shapes[value])
-        proto = self.constants.get(value)
-        if proto is None:
-            proto = self.initializers.get(value)
-        if proto is None and value in self.producer:  # a Constant after the node that looks ahead to its reader
-            node = self.nodes[self.producer[value]]
-            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-                proto = next((a.t for a in node.attribute if a.name == "value"), None)
-        if proto is None:
-            raise _Unsupported(f"{value!r} is not a constant")
-        if proto.data_location == self.onnx.TensorProto.EXTERNAL:
-            raise _Unsupported(f"the constant {value!r} is stored as external data, which cnncalc does not read")
-        if math.prod(proto.dims) > SMALL_CONSTANT:
-            raise _Unsupported(f"the constant {value!r} has more than {SMALL_CONSTANT} elements")
-        try:
-            array = self.onnx.numpy_helper.to_array(proto)
-        except Exception as exc:
-            raise _Unsupported(f"the constant {value!r} cannot be read ({type(exc).__name__})") from None
-        return array.reshape(-1).tolist()
-
-    def dims(self, value: str) -> list[int]:
-        """Dimensions of an initializer (its values are never read)."""
-        proto = self.initializers.get(value) or self.constants.get(value)
-        if proto is None:
-            raise _Unsupported(f"its weight {value!r} is not an initializer")
-        dims = list(proto.dims)
-        if any(d < 0 or d > MAX_DIM for d in dims):
-            raise SpecError(f"initializer {value!r} has a dimension out of range ({dims})")
-        return dims
-
-    def consumers_of(self, value: str) -> list[int]:
-        return [pos for pos in self.consumers.get(value, []) if pos not in self.done]
-
-    def only_consumer(self, value: str) -> int | None:
-        readers = self.consumers.get(value, [])
-        if len(readers) == 1 and value not in self.outputs:
-            return readers[0]
-        return None
-
-    # --- naming
-
-    def layer_name(self, pos: int, op_type: str | None = None) -> str:
-        """The node's name as a spec name: PyTorch's scope without the op type (`/layer1/layer1.0/conv1/Conv` ->
-        `layer1_0_conv1`), with it where the scope alone is taken (`/stage2/stage2.1/Concat` after another node of
-        that scope -> `stage2_1_Concat`), then numbered. In cnncalc's own export the name is the layer's."""
-        node = self.nodes[pos]
-        op = op_type or node.op_type
-        raw = node.name or (node.output[0] if node.output else "")
-        stripped = "" if self.by_names else op
-        name = _spec_name(raw, stripped) or f"{op.lower()}{self.index[pos]}"
-        if name in self.used_names and not self.by_names:
-            name, stripped = _spec_name(raw, "") or name, ""
-        return self.unique(name, _scopes(raw, stripped), op)
-
-    def named(self, raw: str) -> str:
-        """A unique spec name from the ONNX value name `raw` of cnncalc's own export (a layer's name)."""
-        return self.unique(_spec_name(raw, ""), _scopes(raw, ""), "")
-
-    def unique(self, name: str, scopes: list[str] | None = None, op: str = "") -> str:
-        """`name`, numbered if it is taken; `scopes` (its parts, for blocks) are recorded under the name given."""
-        candidate, k = name, 1
-        while candidate in self.used_names:
-            k += 1
-            candidate = f"{name}_{k}"
-        self.used_names.add(candidate)
-        if scopes and _NAME_CHAR.sub("_", "_".join(scopes)) in (name, name[:-1]):
-            parts = [_NAME_CHAR.sub("_", p) for p in scopes]
-            self.scopes[candidate] = (parts[0], "_".join(parts[1:]) + candidate[len(name):], op.lower())
-        return candidate
-
-    def belongs(self, inner: str, outer: str) -> bool:
-        """Whether value `inner` may be folded into the layer whose output is `outer`: in cnncalc's own export
-        only where its name says so (`outer/...`), in any other model always."""
-        return not self.by_names or inner.startswith(outer + "/")
-
-    # --- emitting
-
-    def emit(self, pos: int, type_name: str, inputs: list[str], outputs: list[str], rank: int,
-             channels: int | None, attrs: dict | None = None, name: str | None = None,
-             extra: dict | None = None) -> str:
-        """A spec entry of `type_name` reading the values `inputs`, its output bound to `outputs[0]`."""
-        refs = [self.tensor(v).ref for v in inputs]
-        name = name or self.layer_name(pos)
-        entry: dict[str, Any] = {"name": name, "type": type_name}
-        if type_name in ("concat", "add", "mul"):
-            entry["inputs"] = refs
-        else:
-            entry["input"] = refs[0]
-        entry.update(attrs or {})
-        entry.update(extra or {})
-        self.entries.append(entry)
-        for out in outputs:
-            self.values[out] = Tensor(name, rank, channels)
-        return name
-
-    # --- the pass
-
-    def read(self) -> Imported:
-        self._order()
-        self._input()
-        self._check_arity()
-        for pos, node in enumerate(self.nodes):  # constants first: a pattern may read one that comes later
-            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
-                try:
-                    _constant(self, pos)
-                    self.done.add(pos)
-                except _Unsupported:
-                    pass
-        for pos, node in enumerate(self.nodes):
-            if pos in self.done:
-                continue
-            self.done.add(pos)
-            handler = HANDLERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-            try:
-                if _shape_arithmetic(self, pos):
-                    continue
-                if handler is None:
-                    raise _Unsupported("cnncalc has no rule for this op type"
-                                       + (f" of domain {node.domain!r}" if node.domain not in ("", "ai.onnx") else ""))
-                handler(self, pos)
-            except _Unsupported as exc:
-                self._unsupported(pos, exc.reason)
-        if not self.entries:
-            raise SpecError("the ONNX graph has no layer cnncalc reads (only constants)")
-        flat = _resolve_sizes(self.entries, self.input_shape, self.file, self.limits)
-        blocks, entries = _group_blocks(self.entries, self.scopes, set(_layer_types()))
-        blocks = {name: _collapse_repeats(body, self.by_names) for name, body in blocks.items()}
-        entries = _collapse_repeats(entries, self.by_names, set(blocks))
-        doc = {"name": self._spec_title(), "input": self.input_shape,
-               **({"blocks": {name: {"layers": body} for name, body in blocks.items()}} if blocks else {}),
-               "layers": entries}
-        if blocks and not _same_graph(flat, doc, self.file, self.limits):  # never expected: a guard, not a path
-            doc = {"name": doc["name"], "input": self.input_shape,
-                   "layers": _collapse_repeats(self.entries, self.by_names)}
-        if self.skipped:
-            doc = {"name": doc["name"], "description": "partial: " + "; ".join(
-                f"{s.op_type} node {s.node!r} read as an identity" for s in self.skipped), **doc}
-        return Imported(doc, spec_text(doc, self._header()), tuple(self.skipped))
-
-    def _check_arity(self) -> None:
-        """Every node of a known op type has the inputs and required attributes its ONNX schema asks for (a
-        hostile or damaged file may leave them out): else one error naming the node."""
-        defs = self.onnx.defs
-        for pos, node in enumerate(self.nodes):
-            if node.domain not in ("", "ai.onnx") or node.op_type not in HANDLERS:
-                continue
-            try:
-                schema = defs.get_schema(node.op_type, _opset(self), "")
-            except Exception:  # no schema of this op at the model's opset
-                raise SpecError(f"ONNX node {self.label(pos)}: ONNX has no {node.op_type} at opset {_opset(self)}",
-                                hint="the file declares the wrong opset or is damaged") from None
-            given = len(node.input)
-            if not schema.min_input <= given <= schema.max_input or not node.output:
-                raise SpecError(f"ONNX node {self.label(pos)} has {given} inputs and {len(node.output)} outputs; "
-                                f"{node.op_type} takes {schema.min_input} to {schema.max_input} inputs",
-                                hint="the file is damaged")
-            names = {a.name for a in node.attribute}
-            missing = [name for name, a in schema.attributes.items() if a.required and name not in names]
-            if missing:
-                raise SpecError(f"ONNX node {self.label(pos)} lacks the attribute {missing[0]!r} that "
-                                f"{node.op_type} requires", hint="the file is damaged")
-
-    def _unsupported(self, pos: int, reason: str) -> None:
-        node = self.nodes[pos]
-        if not self.skip_unsupported:
-            raise SpecError(f"ONNX node {self.label(pos)} is not supported: {reason}",
-                            hint="--skip-unsupported (on every command that reads a spec) reads it as an identity "
-                                 "and marks the totals partial")
-        sources = [v for v in node.input if v and self.is_tensor(v)]
-        outs = [v for v in node.output if v]
-        if len(sources) < 1 or not outs:
-            raise SpecError(f"ONNX node {self.label(pos)} is not supported ({reason}), and it cannot be skipped: "
-                            "it reads no layer output")
-        shapes = self.inferred_shapes()
-        before, after = shapes.get(sources[0]), [shapes.get(v) for v in outs]
-        if len(outs) > 1 or before is not None and after[0] is not None and before != after[0]:
-            shown = ", ".join("x".join(map(str, s)) if s else "?" for s in after)
-            kept = "x".join(map(str, before)) if before else "?"
-            raise SpecError(f"ONNX node {self.label(pos)} is not supported ({reason}), and it cannot be skipped: an "
-                            f"identity keeps the shape {kept}, and it gives {shown}")
-        source = self.tensor(sources[0])
-        name = self.emit(pos, "identity", [sources[0]], outs, source.rank, source.channels)
-        known = before is not None and after[0] is not None
-        self.skipped.append(Skipped(self.index[pos], node.name or outs[0], node.op_type,
-                                    reason + ("" if known else "; ONNX's shape inference does not say its output "
-                                              "shape, taken as its input's"), name))
-
-    def inferred_shapes(self) -> dict[str, list[int]]:
-        """The static shapes ONNX's own shape inference gives the graph's values (computed once, on a copy without
-        the weights' values: their dimensions are enough); {} when it fails. Only a skipped node needs them."""
-        if self._inferred is None:
-            onnx = self.onnx
-            light = onnx.ModelProto()
-            light.ir_version = self.model.ir_version
-            light.opset_import.extend(self.model.opset_import)
-            graph = light.graph
-            for part in ("node", "input", "output", "value_info"):
-                getattr(graph, part).extend(getattr(self.graph, part))
-            for tensor in self.graph.initializer:
-                small = math.prod(tensor.dims) <= SMALL_CONSTANT and tensor.data_location != onnx.TensorProto.EXTERNAL
-                graph.initializer.append(tensor if small else onnx.TensorProto(
-                    name=tensor.name, dims=tensor.dims, data_type=tensor.data_type))
-            try:
-                inferred = onnx.shape_inference.infer_shapes(light, strict_mode=False).graph
-            except Exception:  # a graph ONNX cannot type: no shapes, and a skipped node is taken on trust
-                self._inferred = {}
-                return self._inferred
-            shapes: dict[str, list[int]] = {}
-            for value in (*inferred.input, *inferred.value_info, *inferred.output):
-                dims = value.type.tensor_type.shape.dim
-                if value.type.HasField("tensor_type") and value.type.tensor_type.HasField("shape") and \
-                        all(d.HasField("dim_value") for d in dims[1:]):
-                    shapes[value.name] = [int(d.dim_value) for d in dims[1:]]
-            self._inferred = shapes
-        return self._inferred
-
-    def _input(self) -> None:
-        inputs = [v for v in self.graph.input if v.name not in self.initializers]
-        if len(inputs) != 1:
-            raise SpecError(f"the ONNX graph has {len(inputs)} inputs (besides initializers); cnncalc reads a network "
-                            "of one input")
-        value = inputs[0]
-        if not value.type.HasField("tensor_type") or not value.type.tensor_type.HasField("shape"):
-            raise SpecError(f"the graph input {value.name!r} has no tensor shape",
-                            hint="export the model with a fixed input size")
-        dims = value.type.tensor_type.shape.dim
-        if len(dims) not in (2, 4):
-            raise SpecError(f"the graph input {value.name!r} has {len(dims)} dimensions; cnncalc reads (N, C, H, W) "
-                            "or (N, F)")
-        shape = []
-        for k, dim in enumerate(dims[1:], 1):
-            if not dim.HasField("dim_value"):
-                raise SpecError(f"dimension {k} of the graph input {value.name!r} is symbolic "
-                                f"({dim.dim_param or 'unnamed'!r}); only the batch dimension may be",
-                                hint="export the model with a fixed input size")
-            if not 1 <= dim.dim_value <= MAX_DIM:
-                raise SpecError(f"dimension {k} of the graph input {value.name!r} is {dim.dim_value}, out of range")
-            shape.append(int(dim.dim_value))
-        self.input_shape = shape
-        self.values[value.name] = Tensor("input", len(dims), shape[0])
-
-    def _spec_title(self) -> str:
-        from pathlib import PurePath
-        title = self.graph.name if self.graph.name not in ("", "main_graph", "torch_jit", "torch-jit-export") \
-            else PurePath(self.file).stem
-        return _spec_name(title, "") or "imported"
-
-    def _header(self) -> str:
-        producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version) if p) or "unknown"
-        opset = next((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), None)
-        return f"# read from an ONNX model by `cnncalc import` (producer: {producer}; opset {opset})"
-
-
-def _spec_name(raw: str, op_type: str) -> str:
-    """A valid spec name from an ONNX node or value name (PyTorch's scopes `/a/a.0/conv/Conv` -> `a_0_conv`)."""
-    name = _NAME_CHAR.sub("_", "_".join(_scopes(raw, op_type)))
-    return name + "_" if name == "input" else name
-
-
-def _scopes(raw: str, op_type: str) -> list[str]:
-    """The parts of an ONNX name split at `/`, without the op type PyTorch puts last and without the scopes that
-    the next part repeats (`/a/a.0/conv/Conv` -> `a.0`, `conv`)."""
-    parts = [p for p in raw.split("/") if p]
-    if len(parts) > 1 and op_type and re.fullmatch(re.escape(op_type) + r"(_\d+)?", parts[-1]):
-        parts.pop()
-    return [p for k, p in enumerate(parts) if k + 1 == len(parts) or not parts[k + 1].startswith(p + ".")]
-
-
-# ----------------------------------------------------------------------------------------------- handlers
 
 def _pair(values: list[int]) -> int | list[int]:
     return values[0] if len(values) == 2 and values[0] == values[1] else list(values)
@@ -648,7 +136,7 @@ def _clip_bounds(r: _Reader, pos: int) -> tuple[float | None, float | None]:
             bounds.append(None)
             continue
         try:
-            values = r.const(value)
+            values = _const(r, value)
         except _Unsupported:
             return (None, None)
         bounds.append(float(values[0]) if len(values) == 1 else None)
@@ -657,7 +145,7 @@ def _clip_bounds(r: _Reader, pos: int) -> tuple[float | None, float | None]:
 
 def _scalar(r: _Reader, value: str) -> float | None:
     try:
-        values = r.const(value)
+        values = _const(r, value)
     except _Unsupported:
         return None
     return float(values[0]) if len(values) == 1 else None
@@ -967,7 +455,7 @@ def _to_flat(r: _Reader, pos: int, source: str, out: str, x: Tensor) -> None:
 def _reshape(r: _Reader, pos: int) -> None:
     node = r.nodes[pos]
     x = r.tensor(node.input[0])
-    shape = _ints(r.const(node.input[1]), "the shape") if len(node.input) > 1 else []
+    shape = _ints(_const(r, node.input[1]), "the shape") if len(node.input) > 1 else []
     if len(shape) == 2 and shape[0] in (0, 1, -1) and (shape[1] == -1 or shape[0] == -1 or x.rank == 2 or (
             x.channels and shape[1] > 0 and shape[1] % x.channels == 0)):  # (1, C*H*W): the dynamo exporter's
         _to_flat(r, pos, node.input[0], node.output[0], x)
@@ -988,7 +476,7 @@ def _channel_shuffle(r: _Reader, pos: int, x: Tensor, shape: list[int]) -> bool:
             x.channels // groups, -1):
         return False
     try:
-        final = _ints(r.const(r.nodes[back].input[1]), "the shape")
+        final = _ints(_const(r, r.nodes[back].input[1]), "the shape")
     except _Unsupported:
         return False
     if len(final) != 4 or final[1] not in (x.channels, -1):
@@ -1023,7 +511,7 @@ def _squeeze(r: _Reader, pos: int) -> None:
     x = r.tensor(node.input[0])
     axes = r.attrs(pos).get("axes")
     if axes is None and len(node.input) > 1 and node.input[1]:
-        axes = r.const(node.input[1])
+        axes = _const(r, node.input[1])
     if x.rank != 4 or axes is None or sorted(a % 4 for a in _ints(axes, "axes")) != [2, 3]:
         raise _Unsupported(f"only the Squeeze of axes 2 and 3 of an (N, C, 1, 1) value is read (as a flatten), "
                            f"not axes {axes}")
@@ -1052,7 +540,7 @@ def _shape_arithmetic(r: _Reader, pos: int) -> bool:
     inputs = [v for v in node.input if v]
     if not inputs or any(r.is_tensor(v) for v in inputs) or not any(_evaluated(r, v) for v in inputs):
         return False
-    values = [r.shapes[v] if _evaluated(r, v) else r.const(v) for v in inputs]
+    values = [r.shapes[v] if _evaluated(r, v) else _const(r, v) for v in inputs]
     op = node.op_type
     if op == "Gather":
         data, indices = values
@@ -1107,7 +595,7 @@ def _reduce_mean(r: _Reader, pos: int) -> None:
     a = r.attrs(pos)
     axes = a.get("axes")
     if axes is None and len(node.input) > 1 and node.input[1]:
-        axes = r.const(node.input[1])
+        axes = _const(r, node.input[1])
     if axes is None or sorted(v % 4 for v in _ints(axes, "axes")) != [2, 3]:
         raise _Unsupported(f"only the mean over H and W (axes 2, 3) is a global average pool, not axes {axes}")
     keep = a.get("keepdims", 1)
@@ -1163,7 +651,7 @@ def _split(r: _Reader, pos: int) -> None:
         raise _Unsupported("only a split along the channels is a spec layer")
     outs = list(node.output)
     if len(node.input) > 1 and node.input[1]:
-        sizes = _ints(r.const(node.input[1]), "split")
+        sizes = _ints(_const(r, node.input[1]), "split")
     elif "split" in a:
         sizes = _ints(a["split"], "split")
     else:
@@ -1216,7 +704,7 @@ def _channel_range(r: _Reader, pos: int, x: Tensor) -> tuple[int, int]:
     if "starts" in a:  # opset < 10
         starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes", list(range(len(a["starts"])))), [1]
     else:
-        values = [r.const(v) if len(node.input) > k and node.input[k] else None for k, v in
+        values = [_const(r, v) if len(node.input) > k and node.input[k] else None for k, v in
                   enumerate(list(node.input) + [""] * 5) if 1 <= k <= 4]
         starts, ends = values[0], values[1]
         axes = values[2] if values[2] is not None else list(range(len(starts or [])))
@@ -1240,7 +728,7 @@ def _pad(r: _Reader, pos: int) -> None:
     mode = a.get("mode", b"constant")
     if mode not in (b"constant", "constant"):
         raise _Unsupported(f"{mode!r} padding is not zero padding")
-    pads = _ints(a["pads"] if "pads" in a else r.const(node.input[1]), "pads")
+    pads = _ints(a["pads"] if "pads" in a else _const(r, node.input[1]), "pads")
     if len(node.input) > 2 and node.input[2] and _scalar(r, node.input[2]) != 0.0:
         raise _Unsupported("only padding with zeros is a spec layer")
     if len(pads) != 8 or pads[:2] != [0, 0] or pads[4:6] != [0, 0] or min(pads) < 0:
@@ -1261,11 +749,11 @@ def _resize(r: _Reader, pos: int) -> None:
     attrs: dict[str, Any] = {}
     inputs = list(node.input) + [""] * 4
     if node.op_type == "Upsample":
-        scales = a.get("scales") or r.const(inputs[1])
+        scales = a.get("scales") or _const(r, inputs[1])
         sizes = None
     else:
-        scales = r.const(inputs[2]) if inputs[2] and _has_values(r, inputs[2]) else None
-        sizes = r.const(inputs[3]) if inputs[3] else None
+        scales = _const(r, inputs[2]) if inputs[2] and _has_values(r, inputs[2]) else None
+        sizes = _const(r, inputs[3]) if inputs[3] else None
     if sizes:
         size = _ints(sizes, "sizes")
         if len(size) != 4 or size[:2] != [1, x.channels]:
@@ -1362,270 +850,29 @@ HANDLERS: dict[str, Handler] = {
 only as the start of gelu's erf form, `Mul` of a Sigmoid and its input is silu (read from the Sigmoid)."""
 
 
-# ------------------------------------------------------------------------------------------ repeats and YAML
-
-_SAME_SIZE = "_output_size_is_input_size"
-"""Marks an adaptive pool whose output size is its input's, known only once the shapes are."""
-
-
-def _same_graph(flat: Any, doc: dict, file: str, limits: Limits) -> bool:
-    """Whether the spec `doc` (with blocks and repeats) builds the same layers, in the same order, reading the
-    same inputs with the same shapes, as the flat graph it was made from."""
-    from .graph import load
+def _const(r: _Reader, value: str) -> list:
+    """The values of a small constant (a Constant node's output, read or not yet, an initializer, or a value
+    computed from the channels of a layer output), flattened."""
+    if _evaluated(r, value):
+        if None in r.shapes[value]:
+            raise _Unsupported(f"{value!r} is computed from the height or width of a layer output, which cnncalc "
+                               "does not read from the graph")
+        return list(r.shapes[value])
+    proto = r.constants.get(value)
+    if proto is None:
+        proto = r.initializers.get(value)
+    if proto is None and value in r.producer:  # a Constant after the node that looks ahead to its reader
+        node = r.nodes[r.producer[value]]
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+            proto = next((a.t for a in node.attribute if a.name == "value"), None)
+    if proto is None:
+        raise _Unsupported(f"{value!r} is not a constant")
+    if proto.data_location == r.onnx.TensorProto.EXTERNAL:
+        raise _Unsupported(f"the constant {value!r} is stored as external data, which cnncalc does not read")
+    if math.prod(proto.dims) > SMALL_CONSTANT:
+        raise _Unsupported(f"the constant {value!r} has more than {SMALL_CONSTANT} elements")
     try:
-        graph = load(spec_text(doc), file, limits)
-    except SpecError:
-        return False
-    return [(n.type, n.inputs, n.outputs) for n in graph.layers] == [(n.type, n.inputs, n.outputs)
-                                                                      for n in flat.layers]
-
-
-def _resolve_sizes(entries: list[dict], input_shape: list[int], file: str, limits: Limits) -> Any:
-    """Check the entries as a spec (cnncalc's shapes; a model whose layers do not fit is refused here), give the
-    adaptive pools marked `_SAME_SIZE` their output size, and return the graph of the entries."""
-    from .graph import load
-    marked = [e for e in entries if e.pop(_SAME_SIZE, False)]
-    for e in marked:
-        e["output_size"] = 1  # a stand-in while the shapes are computed
-    doc = {"name": "imported", "input": input_shape, "layers": entries}
-    try:
-        graph = load(spec_text(doc), file, limits)
-    except SpecError as exc:
-        raise SpecError(f"the model's layers do not fit together as cnncalc reads them: {exc.message}",
-                        Position(file, 1, 1), hint="cnncalc import writes the spec it read; check the node it names "
-                                                   "with `cnncalc import` and netron") from None
-    for e in marked:
-        _, h, w = graph.find(e["name"]).input_shapes[0]
-        e["output_size"] = _pair([int(h), int(w)])
-    return load(spec_text(doc), file, limits) if marked else graph
-
-
-def _refs(entry: dict) -> list[str]:
-    return list(entry["inputs"]) if "inputs" in entry else [entry["input"]]
-
-
-def _base(ref: str) -> str:
-    """The layer a reference reads (`S` of the split chunk `S.1`)."""
-    head, dot, tail = ref.rpartition(".")
-    return head if dot and tail.isdigit() else ref
-
-
-def _with_refs(entry: dict, refs: list[str]) -> dict:
-    key = "inputs" if "inputs" in entry else "input"
-    return {k: (refs if key == "inputs" else refs[0]) if k == key else v for k, v in entry.items()}
-
-
-def _group_blocks(entries: list[dict], scopes: dict[str, tuple[str, str, str]],
-                  block_types: set[str]) -> tuple[dict[str, list[dict]], list[dict]]:
-    """Where the graph repeats a pattern: runs of consecutive layers under one scope P (PyTorch's module
-    `layer1.0`, cnncalc's block instance `layer1_0`) that read only each other and one value X from outside, and
-    whose layers (types, attributes, how they read each other) are those of another such run, become instances
-    `{name: P, type: BLOCK, input: X}` of one block; its layers are named by the rest of their scopes (`conv1`,
-    or the op type), `P/conv1` in the expanded spec. A run whose pattern occurs once stays as it is. Returns
-    (blocks, entries)."""
-    runs: list[tuple[int, int, str]] = []
-    k = 0
-    while k < len(entries):
-        scope = scopes.get(entries[k]["name"], ("", "", ""))[0]
-        end = k + 1
-        while end < len(entries) and scope and scopes.get(entries[end]["name"], ("", "", ""))[0] == scope:
-            end += 1
-        if end - k >= 2:
-            runs.append((k, end, scope))
-        k = end
-    candidates = []
-    for start, end, scope in runs:
-        local = _localised(entries[start:end], scopes)
-        if local is not None:
-            candidates.append((start, end, scope, *local))
-    counts: dict[str, int] = {}
-    for *_, signature, _, _ in candidates:
-        counts[signature] = counts.get(signature, 0) + 1
-    layer_names = {e["name"] for e in entries}
-    blocks: dict[str, list[dict]] = {}
-    named: dict[str, str] = {}
-    renamed: dict[str, str] = {}
-    instances: dict[int, tuple[int, dict]] = {}
-    for start, end, scope, signature, body, source in candidates:
-        if counts[signature] < 2 or scope in layer_names - {e["name"] for e in entries[start:end]}:
-            continue
-        if signature not in named:
-            stem = re.sub(r"_\d+$", "", scope) or "block"
-            name, n = f"{stem}_block", 1
-            while name in blocks or name in block_types:
-                n += 1
-                name = f"{stem}_block{n}"
-            named[signature] = name
-            blocks[name] = body
-        for entry, inner in zip(entries[start:end], body):
-            renamed[entry["name"]] = f"{scope}/{inner['name']}"
-        renamed[entries[end - 1]["name"]] = scope  # the instance's name is its output
-        instances[start] = (end, {"name": scope, "type": named[signature], "input": source})
-    if not instances:
-        return {}, entries
-    out: list[dict] = []
-    k = 0
-    while k < len(entries):
-        if k in instances:
-            end, instance = instances[k]
-            out.append(instance)
-            k = end
-        else:
-            out.append(entries[k])
-            k += 1
-
-    def rename(ref: str) -> str:
-        base = _base(ref)
-        return renamed.get(base, base) + ref[len(base):]
-    return blocks, [_with_refs(e, [rename(r) for r in _refs(e)]) for e in out]
-
-
-def _localised(run: list[dict], scopes: dict[str, tuple[str, str, str]]) -> tuple[str, list[dict], str] | None:
-    """(signature, the run as a block's layers, the one value it reads from outside), or None when the run reads
-    more than one value from outside or its inner names clash."""
-    inner: dict[str, str] = {}
-    for entry in run:
-        _, rest, op = scopes.get(entry["name"], ("", "", ""))
-        name = rest or op or "layer"
-        while name in inner.values() or name == "input":
-            name += "_"
-        inner[entry["name"]] = name
-    sources = {r for e in run for r in _refs(e) if _base(r) not in inner}
-    if len(sources) != 1:  # a block reads one value, its input (one chunk of a split, not two)
-        return None
-    [source] = sources
-    body = []
-    for entry in run:
-        refs = ["input" if r == source else inner[_base(r)] + r[len(_base(r)):] for r in _refs(entry)]
-        body.append({**_with_refs(entry, refs), "name": inner[entry["name"]]})
-    return json.dumps(body, sort_keys=True), body, source
-
-
-def _layer_types() -> list[str]:
-    from .layers import REGISTRY
-    return list(REGISTRY)
-
-
-def _collapse_repeats(entries: list[dict], by_names: bool, blocks: frozenset[str] | set[str] = frozenset()) \
-        -> list[dict]:
-    """Runs of identical entries in a chain (each reads the one before, and nothing else reads the ones before
-    the last) as one entry with `repeat: N`, named NAME where the copies are NAME_1 .. NAME_N (cnncalc's own
-    naming), else after the first copy (then renamed NAME_1 .. NAME_N, and readers of the last copy read NAME).
-    In a model exported by cnncalc only runs named NAME_1 .. NAME_N are collapsed."""
-    readers: dict[str, int] = {}
-    for e in entries:
-        for ref in e.get("inputs", [e.get("input")]):
-            readers[ref] = readers.get(ref, 0) + 1
-    names = {e["name"] for e in entries}
-    out: list[dict] = []
-    renamed: dict[str, str] = {}
-    k = 0
-    while k < len(entries):
-        run = 1
-        while k + run < len(entries) and _same_layer(entries[k + run - 1], entries[k + run]) \
-                and readers.get(entries[k + run - 1]["name"], 0) == 1 and entries[k + run]["type"] != "split":
-            run += 1
-        base = _repeat_base([e["name"] for e in entries[k:k + run]])
-        if base is not None and k > 0 and entries[k - 1]["name"] == f"{base}_0":
-            base = None  # numbered from 0 (PyTorch's blocks.0, blocks.1, ...): the copies stay beside NAME_0
-        if run >= 2 and not ((by_names or entries[k]["type"] in blocks) and base is None):
-            first = entries[k]
-            name = base or first["name"]
-            copies = {f"{name}_{j}" for j in range(1, run + 1)}
-            if base is not None or not (copies - {e["name"] for e in entries[k:k + run]}) & names and name:
-                entry = {**first, "name": name, "repeat": run}
-                renamed[entries[k + run - 1]["name"]] = name
-                out.append(entry)
-                k += run
-                continue
-        out.append(entries[k])
-        k += 1
-    if renamed:
-        for e in out:
-            if "input" in e:
-                e["input"] = _renamed(e["input"], renamed)
-            if "inputs" in e:
-                e["inputs"] = [_renamed(v, renamed) for v in e["inputs"]]
-    return out
-
-
-def _renamed(ref: str, renamed: dict[str, str]) -> str:
-    return renamed.get(ref, ref)
-
-
-def _same_layer(before: dict, after: dict) -> bool:
-    """Whether `after` is a copy of `before` that reads it."""
-    if after.get("input") != before["name"]:
-        return False
-    strip = ("name", "input", "inputs")
-    return {k: v for k, v in before.items() if k not in strip} == {k: v for k, v in after.items() if k not in strip} \
-        and "inputs" not in before
-
-
-def _repeat_base(names: list[str]) -> str | None:
-    base = names[0].rsplit("_", 1)[0]
-    if base and names == [f"{base}_{j}" for j in range(1, len(names) + 1)]:
-        return base
-    return None
-
-
-_KEY_ORDER = ("name", "type", "input", "inputs")
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
-
-
-def spec_text(doc: dict, header: str = "") -> str:
-    """`doc` (name, description, input, layers) as YAML text: one line per layer, a flow mapping with its keys in
-    a fixed order (name, type, input, the layer's attributes, repeat); the input read from the entry before is
-    left out (it is the default)."""
-    lines = [header] if header else []
-    lines.append(f"name: {_scalar_text(doc['name'])}")
-    if "description" in doc:
-        lines.append(f"description: {_scalar_text(doc['description'])}")
-    lines.append(f"input: {_value_text(doc['input'])}")
-    if doc.get("blocks"):
-        lines.append("blocks:")
-        for name, block in doc["blocks"].items():
-            lines += [f"  {_scalar_text(name)}:", "    layers:", *_entry_lines(block["layers"], "      ")]
-    lines.append("layers:")
-    lines += _entry_lines(doc["layers"], "  ")
-    return "\n".join(lines) + "\n"
-
-
-def _entry_lines(entries: list[dict], indent: str) -> list[str]:
-    lines, previous = [], "input"
-    for entry in entries:
-        shown = {k: v for k, v in entry.items() if not (k == "input" and v == previous)}
-        keys = [k for k in _KEY_ORDER if k in shown] + [k for k in shown if k not in _KEY_ORDER]
-        lines.append(indent + "- {" + ", ".join(f"{k}: {_value_text(shown[k])}" for k in keys) + "}")
-        previous = entry["name"]
-    return lines
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        return text if re.fullmatch(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?", text) else json.dumps(text)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value_text(v) for v in value) + "]"
-    return _scalar_text(str(value))
-
-
-def _scalar_text(text: str) -> str:
-    """A string as a YAML scalar: plain where YAML (1.1 and 1.2) reads it back as this string, else quoted."""
-    from .source import YAML11_BOOLEANS, resolve_scalar
-    if _PLAIN.match(text) and resolve_scalar(text) == text and text not in YAML11_BOOLEANS \
-            and text.lower() not in ("null", "true", "false") or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*\.[0-9]+",
-                                                                               text):
-        return text
-    return _quoted(text)
-
-
-def _quoted(text: str) -> str:
-    """`text` as a YAML double-quoted scalar in printable ASCII: `"` and `\\` escaped, every other character
-    outside space .. `~` as `\\uXXXX`, or `\\UXXXXXXXX` above the BMP (JSON's surrogate pairs are no YAML)."""
-    return '"' + "".join(c if " " <= c <= "~" and c not in '"\\' else "\\" + c if c in '"\\' else
-                         f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in text) + '"'
+        array = r.onnx.numpy_helper.to_array(proto)
+    except Exception as exc:
+        raise _Unsupported(f"the constant {value!r} cannot be read ({type(exc).__name__})") from None
+    return array.reshape(-1).tolist()
