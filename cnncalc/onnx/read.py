@@ -23,7 +23,8 @@ layer only where the names say it belongs to it, and a run becomes `repeat: N` o
 
 Names: a layer is named after its node (PyTorch's scope names `/layer1/layer1.0/conv1/Conv` become
 `layer1_0_conv1`), made valid for a spec (letters, digits, `_` and `-`; `input` is the network's) and unique.
-`onnx` is imported here only, and only when an ONNX file is read (`pip install 'cnncalc[onnx]'`).
+`onnx` is imported (by cnncalc.onnx.model) only when an ONNX file is read (`pip install 'cnncalc[onnx]'`). What is
+where: cnncalc.onnx's docstring.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def read_onnx(data: bytes, name: str, skip_unsupported: bool = False, limits: Li
 
 
 def _read(r: _Reader) -> Imported:
+    """The pass: the nodes in topological order, each through its op type's handler, then the entries shaped
+    into blocks and repeats and written as YAML."""
     r._order()
     r._input()
     _check_arity(r)
