@@ -79,7 +79,7 @@ def read(path: str | os.PathLike[str], limits: Limits = Limits(), *, params: Par
 
 
 def import_onnx(path: str | os.PathLike[str], limits: Limits = Limits(), *, skip_unsupported: bool = False):
-    """The spec of the ONNX model in file `path` (`cnncalc import`): an `onnx_import.Imported` (`.text` the YAML,
+    """The spec of the ONNX model in file `path` (`cnncalc import`): an `cnncalc.onnx.read.Imported` (`.text` the YAML,
     `.doc` the plain data `from_dict` takes, `.skipped` the nodes read as identities). SpecError for a file that
     is not an ONNX model or holds a node cnncalc cannot read (without `skip_unsupported`)."""
     from .files import read_source
@@ -91,7 +91,7 @@ def import_onnx(path: str | os.PathLike[str], limits: Limits = Limits(), *, skip
 
 
 def _import(data: bytes, name: str, skip_unsupported: bool, limits: Limits):
-    from .onnx_import import read_onnx
+    from .onnx.read import read_onnx
     with _placed(name):
         return read_onnx(data, name, skip_unsupported, limits)
 
@@ -372,10 +372,10 @@ class Network:
                                 self.name)
 
     def export_onnx(self, weights: str = "zeros", seed: int = 0) -> bytes:
-        """The network as a serialized ONNX model (`cnncalc export`; cnncalc.onnx_export states the opset and the
+        """The network as a serialized ONNX model (`cnncalc export`; cnncalc.onnx.export states the opset and the
         conventions), with zero or random (`seed`) weights. SpecError for a layer type without an ONNX mapping, or
         when the optional onnx package is missing."""
-        from .onnx_export import export_bytes
+        from .onnx.export import export_bytes
         graph = self.graph
         with _placed(self.name):
             return export_bytes(graph, weights, seed)

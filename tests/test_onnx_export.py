@@ -19,7 +19,7 @@ from cnncalc.errors import SpecError
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed (pip install 'cnncalc[onnx]')")
 from onnx import numpy_helper  # noqa: E402
 
-from cnncalc.onnx_export import OPSET, export  # noqa: E402
+from cnncalc.onnx.export import OPSET, export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("**/*.yaml"))
@@ -97,7 +97,7 @@ def test_every_bundled_spec_exports(path):
 
 def test_every_layer_type_and_option():
     graph = cnncalc.load(EVERY_TYPE)
-    from cnncalc.onnx_export import MAPPINGS
+    from cnncalc.onnx.export import MAPPINGS
     from cnncalc.layers import REGISTRY
     assert set(MAPPINGS) == set(REGISTRY)  # every built-in type has a mapping
     check(graph)
@@ -150,7 +150,7 @@ def test_uneven_adaptive_pool_is_refused(tmp_path):
 
 
 def test_a_type_without_mapping_is_refused_by_name(monkeypatch):
-    from cnncalc import onnx_export
+    from cnncalc.onnx import export as onnx_export
     monkeypatch.delitem(onnx_export.MAPPINGS, "lrn")
     with pytest.raises(SpecError, match=r"layer 'ln' \(lrn\).*no ONNX mapping"):
         export(cnncalc.load(EVERY_TYPE))
@@ -283,7 +283,7 @@ layers:
 def test_each_form_names_the_ops_its_layer_exports(text):
     """`MAPPINGS[type].form` (what `cnncalc layers --rule onnx` prints) names every ONNX op type the export writes
     for a layer of that type, or the activation's form (ACTIVATION_FORMS) where the layer has an activation."""
-    from cnncalc.onnx_export import ACTIVATION_FORMS, MAPPINGS
+    from cnncalc.onnx.export import ACTIVATION_FORMS, MAPPINGS
     graph = cnncalc.load(text)
     layers = {node.name: node for node in graph.layers}
     seen = set()

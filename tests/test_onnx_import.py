@@ -24,8 +24,8 @@ from cnncalc.errors import SpecError
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed (pip install 'cnncalc[onnx]')")
 from onnx import TensorProto, helper  # noqa: E402
 
-from cnncalc import onnx_export  # noqa: E402
-from cnncalc.onnx_import import read_onnx  # noqa: E402
+from cnncalc.onnx import export as onnx_export  # noqa: E402
+from cnncalc.onnx.read import read_onnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("**/*.yaml"))
@@ -635,11 +635,11 @@ def test_a_repeated_pattern_becomes_a_block():
 def test_blocks_that_would_not_rebuild_the_graph_are_left_flat(monkeypatch):
     """The blocks are checked against the flat layers they stand for; where the check fails the spec stays flat
     (a guard: forced here)."""
-    from cnncalc import onnx_import
+    from cnncalc.onnx import read as onnx_read
     path = ROOT / "specs/zoo/resnet18.yaml"
     data = cnncalc.read(path).export_onnx()
     assert "blocks" in read_onnx(data, "r.onnx").doc
-    monkeypatch.setattr(onnx_import, "_same_graph", lambda *args: False)
+    monkeypatch.setattr(onnx_read, "_same_graph", lambda *args: False)
     flat_doc = read_onnx(data, "r.onnx").doc
     assert "blocks" not in flat_doc
     assert cnncalc.from_dict(flat_doc).cost().totals == cnncalc.read(path).cost().totals

@@ -132,7 +132,7 @@ def _graph(nodes: list, shape: list[int], constants: dict[str, list[int]]) -> by
 
 def _refusal(data: bytes) -> str:
     from cnncalc.errors import SpecError
-    from cnncalc.onnx_import import read_onnx
+    from cnncalc.onnx.read import read_onnx
     with pytest.raises(SpecError) as caught:
         read_onnx(data, "m.onnx")
     return caught.value.format()
@@ -142,7 +142,7 @@ def test_shape_arithmetic_on_the_channels_is_read_on_the_height_refused() -> Non
     """Slice bounds computed from Shape(x)[1] (the channels) are known; from Shape(x)[2] (the height, which the
     reader does not track) the Slice is refused, by name."""
     from onnx import helper
-    from cnncalc.onnx_import import read_onnx
+    from cnncalc.onnx.read import read_onnx
 
     def chunks(axis_of_shape: int) -> bytes:
         return _graph([helper.make_node("Shape", ["x"], ["s"], name="shape"),
@@ -164,7 +164,7 @@ def test_only_the_layout_transpose_of_the_input_is_read() -> None:
     """tf2onnx's Transpose (0, 3, 1, 2) of an NHWC input (N, H, W, C) = (1, 5, 7, 3) makes the input (3, 5, 7);
     a Transpose anywhere else is refused by name."""
     from onnx import helper
-    from cnncalc.onnx_import import read_onnx
+    from cnncalc.onnx.read import read_onnx
     nhwc = _graph([helper.make_node("Transpose", ["x"], ["t"], name="layout", perm=[0, 3, 1, 2]),
                    helper.make_node("Relu", ["t"], ["y"], name="relu")], [1, 5, 7, 3], {})
     doc = read_onnx(nhwc, "m.onnx").doc

@@ -270,7 +270,7 @@ def unsupported(command: str) -> str:
 
 def rule_text(rule: str) -> str:
     """The statement of `rule`'s convention, where the code states it: the backward paragraph of the layer base
-    module's docstring, the docstring of cnncalc.analyzers.memory_bytes, or of cnncalc.onnx_export."""
+    module's docstring, the docstring of cnncalc.analyzers.memory_bytes, or of cnncalc.onnx.export."""
     if rule == "backward":
         text = CONVENTION_DOC or ""
         return text[text.index("Backward convention"):].strip()
@@ -278,7 +278,7 @@ def rule_text(rule: str) -> str:
         from ..analyzers import memory_bytes
         return (memory_bytes.__doc__ or "").strip()
     if rule == "onnx":
-        from .. import onnx_export
+        from ..onnx import export as onnx_export
         return (onnx_export.__doc__ or "").strip()
     return convention_text()
 
@@ -287,8 +287,8 @@ def layer_rules(name: str, cls: type[Layer]) -> dict[str, Any]:
     """Every rule of one layer type, from the objects the analyzers use (None: not supported): `forward` (its
     `counting`), `backward` (`Layer.backward_rule`), `grad` (a bool: whether cnncalc.grad.rules has it), `storage` and
     `saves` and `saves_pytorch` (cnncalc.analyzers.memory_bytes: `storage`, SAVED, PYTORCH), `onnx`
-    (cnncalc.onnx_export.MAPPINGS's `form`)."""
-    from .. import onnx_export
+    (cnncalc.onnx.export.MAPPINGS's `form`)."""
+    from ..onnx import export as onnx_export
     from ..analyzers import memory_bytes
     from ..grad.rules import RULES
     inplace = any(f.name == "inplace" for f in fields_of(cls))
@@ -346,7 +346,7 @@ def rule_table(rule: str) -> Table:
                     "--convention pytorch (PYTORCH), in cnncalc/analyzers/memory_bytes.py")
     return Table("layer types and their ONNX form (`cnncalc export`; `cnncalc import` reads it back)", (
         first, Column("ONNX form", kind=TEXT, priority=REQUIRED)), rows,
-        caption="op types of ONNX opset 17; MAPPINGS in cnncalc/onnx_export.py")
+        caption="op types of ONNX opset 17; MAPPINGS in cnncalc/onnx/export.py")
 
 
 def graph_table(doc: dict) -> Table:

@@ -3,7 +3,7 @@ uses, and the statement of each convention, both taken from where the code state
 
 The expected cells are read here straight from those objects (each class's `counting`, `backward_counting` or the
 docstring of its `backward`; SAVED, PYTORCH and VIEWS of cnncalc.analyzers.memory_bytes; the `form` of
-cnncalc.onnx_export.MAPPINGS; the keys of cnncalc.grad.rules.RULES), not through the table code, and a few are
+cnncalc.onnx.export.MAPPINGS; the keys of cnncalc.grad.rules.RULES), not through the table code, and a few are
 written by hand. The plug-in case (a type without these rules) is in tests/test_extensions.py.
 """
 
@@ -17,7 +17,7 @@ from cnncalc.cli import LayerRule, app
 from cnncalc.grad.rules import RULES
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.base import BACKWARD_LINE, Layer
-from cnncalc.onnx_export import MAPPINGS
+from cnncalc.onnx.export import MAPPINGS
 from cnncalc.report.table import LAYER_RULES
 from cnncalc.text import cell_width
 
@@ -69,7 +69,7 @@ def test_every_built_in_type_has_every_rule():
             f"{name}: its `backward` docstring is longer than {BACKWARD_LINE}: state the rule in `backward_counting`"
         assert backward_doc(cls), f"{name}: `backward` has no docstring deriving its rule"
         assert SAVED.get(name), f"{name}: not in memory_bytes.SAVED"
-        assert MAPPINGS.get(name) and MAPPINGS[name].form, f"{name}: no ONNX form in onnx_export.MAPPINGS"
+        assert MAPPINGS.get(name) and MAPPINGS[name].form, f"{name}: no ONNX form in cnncalc.onnx.export.MAPPINGS"
         assert name in RULES, f"{name}: no cnncalc grad rule"
     assert set(PYTORCH) <= set(SAVED) and VIEWS <= set(REGISTRY)
 
@@ -95,7 +95,7 @@ def test_forward_is_the_default_and_unchanged():
 def test_each_rule_states_its_convention_from_the_code(kind, statement):
     import cnncalc.analyzers.memory_bytes as memory
     import cnncalc.layers.base as base
-    import cnncalc.onnx_export as export
+    import cnncalc.onnx.export as export
     source = {"backward": base, "memory": memory, "onnx": export}[kind].__doc__ or ""
     text = one_line(run("--rule", kind, "--wide"))
     assert statement in text

@@ -18,14 +18,14 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, cast
 
-from .errors import SpecError
-from .graph import Graph, Node
-from .layers.conv import Conv, ConvTranspose, Linear
-from .layers.elementwise import Dropout, LocalResponseNorm
-from .layers.merge import ChannelShuffle
-from .layers.pool import AvgPool, MaxPool, _AdaptivePool
-from .layers.resample import Pad, Upsample
-from .layers.squeeze_excitation import SqueezeExcitation
+from ..errors import SpecError
+from ..graph import Graph, Node
+from ..layers.conv import Conv, ConvTranspose, Linear
+from ..layers.elementwise import Dropout, LocalResponseNorm
+from ..layers.merge import ChannelShuffle
+from ..layers.pool import AvgPool, MaxPool, _AdaptivePool
+from ..layers.resample import Pad, Upsample
+from ..layers.squeeze_excitation import SqueezeExcitation
 
 if TYPE_CHECKING:
     import numpy as np
