@@ -30,6 +30,18 @@ def invoke(*args: str, width: int = 80):
 def eighths(bar: str) -> int:
     return 8 * bar.count("█") + sum(EIGHTHS.get(ch, 0) for ch in bar)
 
+def row_names(text: str, fmt: str, count: int) -> list[str]:
+    """The `name` of every row that `--format fmt` printed, in order (Markdown: the first table, unescaped)."""
+    if fmt == "csv":
+        head, *body = text.splitlines()
+        at = head.split(",").index("name")
+        return [line.split(",")[at] for line in body]
+    if fmt == "jsonl":
+        return [json.loads(line)["name"] for line in text.splitlines()]
+    cells = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+    return [cell.replace("\\_", "_") for cell in cells[1:1 + count]]
+
+
 
 def table_rows(text: str, names: set[str]) -> list[str]:
     """The body lines of a `--wide` table: those whose first word is a row's name."""
@@ -115,14 +127,7 @@ def test_sort_orders_the_rows_of_every_row_format(fmt):
     doc = json.loads(invoke("cost", RESNET18, "--json").stdout)
     expected = [row["name"] for row in sorted(doc["layers"], key=lambda row: -row["macs"])]
     text = invoke("cost", RESNET18, "--sort", "macs", "--format", fmt).stdout
-    if fmt == "csv":
-        names = [line.split(",")[1] for line in text.splitlines()[1:]]
-    elif fmt == "jsonl":
-        names = [json.loads(line)["name"] for line in text.splitlines()]
-    else:
-        cells = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
-        names = [cell.replace("\\_", "_") for cell in cells[1:1 + len(expected)]]
-    assert names == expected
+    assert row_names(text, fmt, len(expected)) == expected
 
 
 @pytest.mark.parametrize("args", [
@@ -237,13 +242,4 @@ def test_memory_and_grad_sort_the_rows_of_every_row_format(fmt, command, spec, c
     doc = json.loads(invoke(command, spec, "--json").stdout)
     expected = [row["name"] for row in largest_first(doc["layers"], column)]
     text = invoke(command, spec, "--sort", column, "--format", fmt).stdout
-    if fmt == "csv":
-        head, *body = text.splitlines()
-        at = head.split(",").index("name")
-        names = [line.split(",")[at] for line in body]
-    elif fmt == "jsonl":
-        names = [json.loads(line)["name"] for line in text.splitlines()]
-    else:
-        cells = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
-        names = [cell.replace("\\_", "_") for cell in cells[1:1 + len(expected)]]
-    assert names == expected
+    assert row_names(text, fmt, len(expected)) == expected
