@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..errors import SpecError
+from ..extras import require
 from ..graph import Graph, Node
 from ..layers.conv import Conv, ConvTranspose, Linear
 from ..layers.elementwise import Dropout, LocalResponseNorm
@@ -38,12 +39,7 @@ WEIGHTS = ("zeros", "random")
 
 
 def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise SpecError("cnncalc export needs the onnx package, which is not installed",
-                        hint="pip install 'cnncalc[onnx]'") from None
-    return onnx
+    return require("onnx", "onnx", "cnncalc export")
 
 
 @dataclass

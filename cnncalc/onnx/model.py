@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import Position, SpecError
+from ..extras import require
 from ..source import Limits
 
 NODES_PER_LAYER = 10
@@ -46,12 +47,7 @@ class Skipped:
 
 
 def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise SpecError("reading an ONNX model needs the onnx package, which is not installed",
-                        hint="pip install 'cnncalc[onnx]'") from None
-    return onnx
+    return require("onnx", "onnx", "reading an ONNX model")
 
 
 def load_model(data: bytes, name: str) -> Any:

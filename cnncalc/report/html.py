@@ -19,7 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpecError
+from ..extras import require
 from ..text import printable
 from .graph import Cluster, LayerGraph
 from .layout import NODE_H, NODE_W, Layout, layout
@@ -30,12 +30,7 @@ DEFAULT_SHADE = "macs"
 
 def require_jinja() -> Any:
     """The jinja2 module; SpecError saying what to install when it is missing."""
-    try:
-        import jinja2
-    except ImportError:
-        raise SpecError("cnncalc report needs jinja2, which is not installed",
-                        hint="pip install 'cnncalc[report]'") from None
-    return jinja2
+    return require("jinja2", "report", "cnncalc report")
 
 
 def render_report(cost: dict, rf: dict, lg: LayerGraph, sweep: dict | None, version: str,
@@ -134,7 +129,6 @@ def _graph_svg(lg: LayerGraph, placed: Layout, shade: str, view: str = "layers")
              f'aria-label="layer graph">',
              f'<defs><marker id="arrow-{view}" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" '
              'orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" class="arrowhead"/></marker></defs>']
-    by_id = {n.id: n for n in lg.nodes}
     row_of: dict[str, str] = {}
     blocks = 0
     for node in lg.nodes:
